@@ -1,0 +1,1 @@
+"""Policy domain of PolicyQA: documents, clauses, retrieval over clauses and cited answers."""

