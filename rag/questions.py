@@ -1,0 +1,175 @@
+"""What a question asks for: which documents it names, whether it compares, cites an article,
+asks for a number or a responsible unit, and which facts (years, places) it presupposes.
+
+Pure functions over the (normalised, simplified) question text; no retrieval here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rag.documents import Document, Level
+
+
+class Intent(StrEnum):
+    FACT = "fact"
+    NUMBER = "number"
+    RESPONSIBLE = "responsible"
+    COMPARE = "compare"
+    ARTICLE = "article"
+
+
+# Names people use for each region covered by the corpus, Chinese and English.
+REGION_ALIASES: dict[str, tuple[str, ...]] = {
+    "全国": ("国务院", "国家层面", "国家文件", "国家的", "国发", "中央", "state council", "national", "nationwide"),
+    "河北": ("河北", "冀", "hebei"),
+    "江苏": ("江苏", "苏政", "jiangsu"),
+    "四川": ("四川", "sichuan"),
+}
+
+# Chinese provincial-level divisions; a question about one the corpus does not cover cannot be answered.
+PROVINCES = (
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽",
+    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州",
+    "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "香港", "澳门", "台湾",
+)
+PROVINCES_EN = {
+    "beijing": "北京", "tianjin": "天津", "shanxi": "山西", "inner mongolia": "内蒙古", "liaoning": "辽宁",
+    "jilin": "吉林", "heilongjiang": "黑龙江", "shanghai": "上海", "zhejiang": "浙江", "anhui": "安徽",
+    "fujian": "福建", "jiangxi": "江西", "shandong": "山东", "henan": "河南", "hubei": "湖北", "hunan": "湖南",
+    "guangdong": "广东", "guangxi": "广西", "hainan": "海南", "chongqing": "重庆", "guizhou": "贵州",
+    "yunnan": "云南", "tibet": "西藏", "shaanxi": "陕西", "gansu": "甘肃", "qinghai": "青海",
+    "ningxia": "宁夏", "xinjiang": "新疆",
+}
+
+_COMPARE_CUES = (
+    "分别", "对比", "比较", "区别", "不同", "差异", "一样吗", "相同吗", "各省", "各地", "各份", "各个文件",
+    "哪些文件", "几个省", "都提", "都鼓励", "都有", "都要求", "各自", "异同",
+    "compare", "difference", "differ", "each province", "both", "all the documents",
+)
+_RESPONSIBLE_CUES = (
+    "牵头单位", "参与单位", "哪个部门", "哪些部门", "什么部门", "负责", "牵头", "谁来", "由谁", "谁负责",
+    "责任单位", "主管", "lead unit", "which department", "who is responsible", "who leads", "responsible",
+)
+_NUMBER_CUES = (
+    "多少", "几年", "几个", "几家", "几岁", "多大", "多长", "比例", "多久", "最长", "最高", "最多", "上限",
+    "百分之", "how many", "how much", "how long", "how old", "what percentage", "maximum", "minimum",
+)
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+_ARTICLE_REF = re.compile(
+    rf"第?\s*[（(]\s*([{_CN_NUM}]+)\s*[)）]\s*条?"
+    rf"|第\s*([{_CN_NUM}]+|\d+)\s*条"
+    rf"|\barticle\s+(\d+)\b",
+    re.IGNORECASE,
+)
+_SECTION_REF = re.compile(rf"(?<![{_CN_NUM}])([{_CN_NUM}]+)、")
+_ITEM_REF = re.compile(r"(?<![\d.])(\d{1,2})[.．](?!\d)")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年?")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    """A reference to a numbered unit, e.g. 二、（三）1. → section 二, article 三, item 1 (each optional)."""
+
+    section: str | None
+    article: str | None
+    item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnalysis:
+    text: str
+    intent: Intent
+    regions: tuple[str, ...]
+    other_regions: tuple[str, ...]
+    article_ref: ArticleRef | None
+    years: tuple[str, ...]
+    is_english: bool
+
+    @property
+    def names_uncovered_region_only(self) -> bool:
+        """Asks about a province the corpus lacks, and about no covered one."""
+        return bool(self.other_regions) and not self.regions
+
+
+def is_english(text: str) -> bool:
+    latin = sum(ch.isascii() and ch.isalpha() for ch in text)
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return latin > 3 * cjk and latin >= 8
+
+
+def mentioned_regions(text: str) -> tuple[str, ...]:
+    lowered = text.lower()
+    found = [region for region, aliases in REGION_ALIASES.items() if any(a in lowered for a in aliases)]
+    # "国家和河北、江苏" names the national document; "国家高新区" alone does not.
+    if "全国" not in found and re.search(r"国家(?!高新|级|实验室|重点|自主|战略|技术|科技|层)", text):
+        if re.search(r"国家(和|与|、|及|以及|跟|同)|(和|与|、|及)国家", text):
+            found.insert(0, "全国")
+    return tuple(found)
+
+
+def uncovered_regions(text: str, covered: Iterable[str]) -> tuple[str, ...]:
+    covered = set(covered)
+    lowered = text.lower()
+    names = [p for p in PROVINCES if p in text]
+    names += [cn for en, cn in PROVINCES_EN.items() if re.search(rf"\b{en}\b", lowered)]
+    return tuple(dict.fromkeys(n for n in names if n not in covered))
+
+
+def article_reference(text: str) -> ArticleRef | None:
+    match = _ARTICLE_REF.search(text)
+    section_match = _SECTION_REF.search(text)
+    if not match and not section_match:
+        return None
+    article = None
+    if match:
+        article = match.group(1) or match.group(2) or match.group(3)
+    item_match = _ITEM_REF.search(text[match.end():]) if match else None
+    return ArticleRef(
+        section=section_match.group(1) if section_match else None,
+        article=article,
+        item=item_match.group(1) if item_match else None,
+    )
+
+
+def _has_any(text: str, cues: Sequence[str]) -> bool:
+    lowered = text.lower()
+    return any(cue in lowered for cue in cues)
+
+
+def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> Intent:
+    if article is not None and article.article is not None and re.search(r"讲|说|内容|规定|what does|say", text.lower()):
+        return Intent.ARTICLE
+    if len(regions) >= 2 or _has_any(text, _COMPARE_CUES):
+        return Intent.COMPARE
+    if _has_any(text, _RESPONSIBLE_CUES):
+        return Intent.RESPONSIBLE
+    if _has_any(text, _NUMBER_CUES):
+        return Intent.NUMBER
+    return Intent.FACT
+
+
+def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
+    """`text` is the normalised (simplified) question; `covered_regions` the corpus documents' regions."""
+    regions = mentioned_regions(text)
+    article = article_reference(text)
+    return QuestionAnalysis(
+        text=text,
+        intent=classify(text, regions, article),
+        regions=regions,
+        other_regions=uncovered_regions(text, covered_regions),
+        article_ref=article,
+        years=tuple(dict.fromkeys(_YEAR.findall(text))),
+        is_english=is_english(text),
+    )
+
+
+def documents_for_regions(documents: Sequence[Document], regions: Sequence[str]) -> tuple[Document, ...]:
+    wanted = set(regions)
+    return tuple(
+        d for d in documents if d.region in wanted or ("全国" in wanted and d.level is Level.NATIONAL)
+    )
