@@ -10,11 +10,17 @@ from rag.documents import Document
 
 @dataclass(frozen=True, slots=True)
 class ClauseHit:
-    """A retrieved clause with its document and fused score (higher is better)."""
+    """A retrieved clause with its document and fused score (higher is better).
+
+    `matched` are the spans of clause.text (sentences) that matched the question, best first;
+    `similarity` is the best cosine between the question and one of those sentences.
+    """
 
     clause: Clause
     document: Document
     score: float
+    matched: tuple[tuple[int, int], ...] = ()
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,97 @@
+"""BM25 ranking (bm25s, Lucene variant) over tokenised texts; FAISS-style positions mapped back to ids."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import IndexStateError
+from index.hits import Hit
+from index.tokenize import JiebaTokenizer
+
+
+def top_positions(scores: np.ndarray, k: int, positive_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the k best scores, best first, ties broken by the lower position; and those scores."""
+    candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(scores.shape[0])
+    if k <= 0 or candidates.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=scores.dtype)
+    values = scores[candidates]
+    if candidates.size > k:
+        # Keep everything tied with the k-th score, so the tie-break below sees all of them.
+        kth = np.partition(values, candidates.size - k)[candidates.size - k]
+        keep = values >= kth
+        candidates, values = candidates[keep], values[keep]
+    order = np.lexsort((candidates, -values))[:k]
+    return candidates[order], values[order]
+
+
+class SparseIndex:
+    """BM25 over a tokenizer's tokens: search(query, k) returns only items sharing a token with the query."""
+
+    def __init__(self, bm25: Any, ids: Sequence[str], tokenizer: JiebaTokenizer) -> None:
+        num_docs = int(bm25.scores["num_docs"])
+        if num_docs != len(ids):
+            raise IndexStateError(
+                f"the BM25 index holds {num_docs} items but {len(ids)} ids were given; "
+                "the index folder is inconsistent, run `policy-rag index --rebuild`."
+            )
+        self._bm25 = bm25
+        self.ids: tuple[str, ...] = tuple(ids)
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def build(
+        cls,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        tokenizer: JiebaTokenizer,
+        k1: float = 1.5,
+        b: float = 0.75,
+    ) -> SparseIndex:
+        if len(ids) != len(texts):
+            raise ValueError(f"got {len(ids)} ids for {len(texts)} texts; pass one id per text.")
+        if not ids:
+            raise ValueError("cannot build a BM25 index over no items; pass at least one (id, text) pair.")
+        import bm25s
+
+        bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        bm25.index(tokenizer.tokenize_many(texts), show_progress=False)
+        return cls(bm25, ids, tokenizer)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every item for the query, by position; all zero when no query token is indexed."""
+        token_ids = self._bm25.get_tokens_ids(self.tokenizer.tokenize(query))
+        if not token_ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self._bm25.get_scores_from_ids(token_ids)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        positions, values = top_positions(self.scores(query), k, positive_only=True)
+        return [Hit(self.ids[p], float(v)) for p, v in zip(positions.tolist(), values.tolist())]
+
+    def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
+        return [self.search(query, k) for query in queries]
+
+    def save(self, folder: str | os.PathLike[str]) -> None:
+        """Write the bm25s files into folder (ids and tokenizer settings are the caller's to store)."""
+        self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], ids: Sequence[str], tokenizer: JiebaTokenizer) -> SparseIndex:
+        import bm25s
+
+        folder = Path(folder)
+        try:
+            bm25 = bm25s.BM25.load(str(folder), load_corpus=False, mmap=False, show_progress=False)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexStateError(
+                f"the BM25 files in {folder} are unreadable ({error}); run `policy-rag index --rebuild`."
+            ) from error
+        return cls(bm25, ids, tokenizer)

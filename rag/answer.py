@@ -1,0 +1,238 @@
+"""Extractive answers: the sentence(s) that answer, quoted verbatim with [n] markers, or a plain
+statement that the documents do not cover the question with the nearest clauses listed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.documents import Document, Level
+from rag.evidence import Quantity, asked_quantities, missing_quantities, states, states_any_number, years_in
+from rag.passages import sentence_spans, unit_note_span
+from rag.questions import Intent, QuestionAnalysis
+from rag.results import Answer, Citation, ClauseHit, ComparisonRow
+
+MIN_SIMILARITY = 0.80
+"""Below this cosine between question and best sentence, nothing retrieved is about the question.
+Calibrated on the dev set's score distribution (see docs/evaluation.md), not on any one question."""
+
+FOUND_IN_DOCUMENT = 0.84
+"""In a comparison, a document whose best sentence is less similar than this is reported as
+saying nothing specific on the topic (its nearest clause is still cited)."""
+
+RELATED_SHOWN = 3
+_QUANTITY_WORDS = {
+    Quantity.MONEY: ("具体金额", "specific amount of money"),
+    Quantity.AGE: ("具体年龄", "specific age"),
+    Quantity.DURATION: ("具体期限", "specific time limit"),
+    Quantity.SHARE: ("具体比例", "specific share"),
+    Quantity.COUNT: ("具体数量", "specific number"),
+    Quantity.ANY: ("具体数字", "specific figure"),
+}
+
+
+def short_name(document: Document) -> str:
+    """How an answer names a document in running text: 国务院文件（国发〔2020〕7号）, 江苏实施意见."""
+    name = "国务院文件" if document.level is Level.NATIONAL else f"{document.region}实施意见"
+    if document.doc_number:
+        name += f"（{document.doc_number}）"
+    if document.is_draft:
+        name += "（征求意见稿）"
+    return name
+
+
+def english_name(document: Document) -> str:
+    if document.level is Level.NATIONAL:
+        name = "State Council opinions"
+    else:
+        name = f"{_PINYIN.get(document.region, document.region)} implementing opinions"
+    if document.doc_number:
+        name += f" ({document.doc_number})"
+    if document.is_draft:
+        name += " (draft for comment, not in force)"
+    return name
+
+
+_PINYIN = {"河北": "Hebei", "江苏": "Jiangsu", "四川": "Sichuan", "全国": "national"}
+
+
+@dataclass(slots=True)
+class _Sources:
+    """Citations in order of first use; the same clause is cited once with all its quotes."""
+
+    items: list[Citation]
+
+    def cite(self, hit: ClauseHit, quotes: Sequence[str]) -> int:
+        for i, existing in enumerate(self.items):
+            if existing.clause.id == hit.clause.id:
+                merged = tuple(dict.fromkeys(existing.quotes + tuple(quotes)))
+                self.items[i] = Citation(existing.n, existing.clause, existing.document, merged)
+                return existing.n
+        n = len(self.items) + 1
+        self.items.append(Citation(n, hit.clause, hit.document, tuple(dict.fromkeys(quotes))))
+        return n
+
+
+def _sentences(hit: ClauseHit) -> list[str]:
+    """The hit's matched sentences, best first, then the rest of the clause in order."""
+    spans = list(hit.matched) + [s for s in sentence_spans(hit.clause.text) if s not in hit.matched]
+    return [hit.clause.text[a:b] for a, b in spans]
+
+
+def _is_heading_only(sentence: str, hit: ClauseHit) -> bool:
+    return len(sentence) <= 24 and any(sentence.rstrip("。") in h for h in hit.clause.path)
+
+
+def _best_sentence(hit: ClauseHit, want: Quantity | None = None) -> str:
+    candidates = [s for s in _sentences(hit) if not _is_heading_only(s, hit)] or _sentences(hit)
+    if want is not None:
+        for sentence in candidates[:6]:
+            if states(sentence, want) if want is not Quantity.ANY else states_any_number(sentence):
+                return sentence
+    return candidates[0]
+
+
+def _unit_note(hit: ClauseHit) -> str | None:
+    span = unit_note_span(hit.clause.text)
+    return hit.clause.text[span[0] : span[1]] if span else None
+
+
+def _line(hit: ClauseHit, quote: str, n: int, english: bool) -> str:
+    name = english_name(hit.document) if english else short_name(hit.document)
+    return f"{name} {hit.clause.label}：“{quote}”[{n}]"
+
+
+def _draft_note(citations: Sequence[Citation], english: bool) -> list[str]:
+    drafts = {c.document.id: c.document for c in citations if c.document.is_draft}
+    if not drafts:
+        return []
+    if english:
+        return ["Note: the Sichuan document is a draft for comment (征求意见稿) and is not in force."]
+    names = "、".join(f"《{d.title}》" for d in drafts.values())
+    return [f"注意：{names}为征求意见稿，尚未正式施行，仅供参考。"]
+
+
+def _abstain_reason(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], corpus_years: frozenset[str]) -> str | None:
+    english = analysis.is_english
+    if analysis.names_uncovered_region_only:
+        regions = "、".join(analysis.other_regions)
+        return f"the indexed documents do not cover {regions}" if english else f"已收录的文件不涉及{regions}"
+    unknown_years = [y for y in years_in(analysis.text) if y not in corpus_years]
+    if unknown_years:
+        years = "、".join(unknown_years)
+        return f"no document mentions the year {years}" if english else f"文件中没有涉及{years}年的内容"
+    if not hits or hits[0].similarity < MIN_SIMILARITY:
+        return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
+    asked = asked_quantities(analysis.text)
+    if asked.wants_number and analysis.intent is not Intent.COMPARE:
+        sentences = [s for hit in hits[:3] for s in _sentences(hit)[:4]]
+        missing = missing_quantities(asked, sentences)
+        if missing:
+            words = "、".join(_QUANTITY_WORDS[q][1 if english else 0] for q in sorted(missing))
+            return f"they state no {words} for this" if english else f"相关条款没有规定{words}"
+    return None
+
+
+def _abstention(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], reason: str) -> tuple[str, list[Citation]]:
+    sources = _Sources([])
+    lines = []
+    english = analysis.is_english
+    for hit in hits[:RELATED_SHOWN]:
+        sentence = _best_sentence(hit)
+        lines.append(_line(hit, sentence, sources.cite(hit, [sentence]), english))
+    if english:
+        head = f"Not covered: the indexed policy documents do not answer this ({reason})."
+        tail = ["Possibly related clauses (original Chinese):"] if lines else []
+    else:
+        head = f"已收录的政策文件中没有找到能回答这个问题的内容（{reason}）。"
+        tail = ["以下条款可能相关，仅供参考："] if lines else []
+    return "\n".join([head, *tail, *lines]), sources.items
+
+
+def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: Sequence[Document]) -> tuple[list[str], list[Citation], list[ComparisonRow]]:
+    sources = _Sources([])
+    english = analysis.is_english
+    lines: list[str] = []
+    rows: list[ComparisonRow] = []
+    for document in documents:
+        own = [h for h in hits if h.document.id == document.id]
+        if not own:
+            continue
+        best = own[0]
+        sentence = _best_sentence(best)
+        n = sources.cite(best, [sentence])
+        found = best.similarity >= FOUND_IN_DOCUMENT
+        if found:
+            summary = f"“{sentence}”[{n}]"
+        elif english:
+            summary = f"nothing specific; nearest: “{sentence}”[{n}]"
+        else:
+            summary = f"未见直接相关的表述；最接近的是“{sentence}”[{n}]"
+        name = english_name(document) if english else short_name(document)
+        lines.append(f"- {name} {best.clause.label}：{summary}")
+        rows.append(ComparisonRow(document=document, summary=summary, citation_ns=(n,), found=found))
+    head = "By document (quoted in the original Chinese):" if english else "各文件的相关规定："
+    return [head, *lines], sources.items, rows
+
+
+def _direct(analysis: QuestionAnalysis, hits: Sequence[ClauseHit]) -> tuple[list[str], list[Citation]]:
+    sources = _Sources([])
+    english = analysis.is_english
+    lines: list[str] = []
+    top = hits[0]
+    asked = asked_quantities(analysis.text)
+    if analysis.intent is Intent.ARTICLE:
+        sentence = top.clause.text
+        lines.append(_line(top, sentence, sources.cite(top, [sentence]), english))
+        return lines, sources.items
+    if analysis.intent is Intent.RESPONSIBLE:
+        with_units = next((h for h in hits[:3] if _unit_note(h)), None)
+        if with_units is not None:
+            note = _unit_note(with_units)
+            sentence = _best_sentence(with_units)
+            n = sources.cite(with_units, [sentence, note])
+            units = "、".join(with_units.clause.lead_units or with_units.clause.responsible_units)
+            lead = f"Responsible: {units}" if english else f"负责单位：{units}"
+            lines.append(f"{lead}[{n}]")
+            lines.append(_line(with_units, f"{sentence}……{note}", n, english))
+            return lines, sources.items
+    want = None
+    if asked.wants_number:
+        want = sorted(asked.quantities)[0]
+    first = _best_sentence(top, want)
+    lines.append(_line(top, first, sources.cite(top, [first]), english))
+    for hit in hits[1:3]:
+        if hit.score < 0.9 * top.score or hit.similarity < FOUND_IN_DOCUMENT:
+            break
+        sentence = _best_sentence(hit, want)
+        lines.append(_line(hit, sentence, sources.cite(hit, [sentence]), english))
+    return lines, sources.items
+
+
+def compose(
+    question: str,
+    resolved_question: str,
+    analysis: QuestionAnalysis,
+    hits: Sequence[ClauseHit],
+    documents: Sequence[Document],
+    corpus_years: frozenset[str],
+) -> Answer:
+    """The extractive answer to `resolved_question` from `hits` (best first).
+
+    `documents` are the documents a comparison should cover, in display order; `corpus_years`
+    the years any clause mentions (a question about another year is not covered).
+    """
+    reason = _abstain_reason(analysis, hits, corpus_years)
+    if reason is not None:
+        text, citations = _abstention(analysis, hits, reason)
+        return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))
+    rows: list[ComparisonRow] = []
+    if analysis.intent is Intent.COMPARE:
+        lines, citations, rows = _compare(analysis, hits, documents)
+    else:
+        lines, citations = _direct(analysis, hits)
+    if analysis.is_english:
+        lines.insert(0, "According to the indexed policy documents (quoted in the original Chinese):")
+    lines += _draft_note(citations, analysis.is_english)
+    return Answer(question, resolved_question, "\n".join(lines), False, tuple(citations), tuple(hits), tuple(rows))

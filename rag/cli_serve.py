@@ -1,0 +1,61 @@
+"""`policy-rag serve`: open the service once (with progress in the terminal) and start the chat."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from functools import partial
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+def register(subparsers: argparse._SubParsersAction, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """The rag.cli hook: adds `serve` and sets its handler."""
+    add_serve_parser(subparsers, parents).set_defaults(handler=run_serve)
+
+
+def add_serve_parser(
+    subparsers: argparse._SubParsersAction, parents: Sequence[argparse.ArgumentParser] = ()
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve",
+        parents=list(parents),
+        help="start the chat in the browser (http://127.0.0.1:7860)",
+        description="Start the chat. The first start builds the embedding model and the index, with progress shown.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for the local network)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--share", action="store_true",
+                        help="also open a temporary public link through Gradio's share servers (needs internet)")
+    return parser
+
+
+def run_serve(args: argparse.Namespace, settings) -> int:
+    # Gradio reads these when it is imported: no usage statistics or version checks leave the machine.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tqdm import tqdm
+
+    from rag.feedback import FeedbackLog
+    from rag.service import PolicyQA
+
+    print(f"Opening the corpus, model and index (data in {settings.data_dir}) ...", file=sys.stderr, flush=True)
+    qa = PolicyQA.open(settings, progress=partial(tqdm, file=sys.stderr, dynamic_ncols=True))
+
+    from ui.app import CONCURRENCY_LIMIT, build_app, launch_options
+
+    demo = build_app(qa, FeedbackLog(settings.feedback_path))
+    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT)
+    if args.share:
+        print("--share asks Gradio's servers on the internet for a public link.", file=sys.stderr)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options())
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port} ({error}); choose another with --port",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,95 @@
+"""Does retrieved text hold what the question asks for? Quantities (money, age, duration, share,
+count), years and responsible units, detected in questions and in clause sentences alike.
+
+These are general readings of Chinese (and English) measure words, not rules for particular
+questions: a question that asks "how much money" is answered only by a sentence that states an
+amount of money.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+_NUM = rf"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十][{_CN_DIGITS}]*)"
+
+
+class Quantity(StrEnum):
+    MONEY = "money"
+    AGE = "age"
+    DURATION = "duration"
+    SHARE = "share"
+    COUNT = "count"
+    ANY = "any"
+
+
+# What a question asks for, by the words it uses.
+_ASKS: dict[Quantity, re.Pattern[str]] = {
+    Quantity.MONEY: re.compile(
+        r"多少钱|多少(万|亿)?元|补(助|贴)?多少|奖励多少|资助多少|费用|金额|额度|几(万|亿)|"
+        r"\b(yuan|rmb|how much money|amount of money|subsidy amount|fee|fees|cost)\b",
+        re.IGNORECASE,
+    ),
+    Quantity.AGE: re.compile(r"多少岁|几岁|年龄.*(多少|多大|几)|\bhow old\b|\bage\b", re.IGNORECASE),
+    Quantity.DURATION: re.compile(
+        r"多长时间|多久|几年|多少年|几个月|多少天|期限.*(多少|多长)|有效期|停留.*(多少|多长|几)|"
+        r"\bhow long\b|\bhow many (years|months|days)\b",
+        re.IGNORECASE,
+    ),
+    Quantity.SHARE: re.compile(r"比例|百分之|多少%|占.*多少|\bpercent(age)?\b|\bshare\b|\bproportion\b", re.IGNORECASE),
+    Quantity.COUNT: re.compile(r"几个|几家|几项|多少个|多少家|几类|几\+几|\bhow many\b", re.IGNORECASE),
+}
+_ASKS_ANY_NUMBER = re.compile(r"多少|几|\bhow (many|much)\b|\bwhat number\b", re.IGNORECASE)
+
+# What a sentence states, by the units it uses.
+_STATES: dict[Quantity, re.Pattern[str]] = {
+    Quantity.MONEY: re.compile(rf"{_NUM}\s*(?:多)?(?:万|亿|千)?(?:元|美元)"),
+    Quantity.AGE: re.compile(rf"{_NUM}\s*(?:周)?岁"),
+    Quantity.DURATION: re.compile(rf"{_NUM}\s*(?:多)?(?:年|个月|月|日|天|小时|个工作日)(?!代)"),
+    Quantity.SHARE: re.compile(rf"{_NUM}\s*%|百分之{_NUM}|{_NUM}\s*成"),
+    Quantity.COUNT: re.compile(rf"{_NUM}\s*(?:多)?(?:个|家|项|类|批|所|条|名)|\d+\s*\+\s*\d+"),
+    Quantity.ANY: re.compile(r"\d+|[一二两三四五六七八九十百千万]+(?:个|家|项|类|年|岁|日|%)"),
+}
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|\b)")
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The quantities a question asks for (empty when it asks for no number)."""
+
+    quantities: frozenset[Quantity]
+
+    @property
+    def wants_number(self) -> bool:
+        return bool(self.quantities)
+
+
+def asked_quantities(question: str) -> Asked:
+    found = {q for q, pattern in _ASKS.items() if pattern.search(question)}
+    if not found and _ASKS_ANY_NUMBER.search(question):
+        found.add(Quantity.ANY)
+    return Asked(frozenset(found))
+
+
+def states(sentence: str, quantity: Quantity) -> bool:
+    return bool(_STATES[quantity].search(sentence))
+
+
+def states_any_number(sentence: str) -> bool:
+    return bool(re.search(r"\d", sentence)) or states(sentence, Quantity.ANY)
+
+
+def missing_quantities(asked: Asked, sentences: list[str]) -> frozenset[Quantity]:
+    """The asked quantities that none of the sentences states."""
+    missing = set()
+    for quantity in asked.quantities:
+        if not any(states(s, quantity) for s in sentences):
+            missing.add(quantity)
+    return frozenset(missing)
+
+
+def years_in(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_YEAR.findall(text)))

@@ -1,0 +1,93 @@
+"""Sentence-sized passages cut from clauses: what gets embedded and ranked, mapped back to clauses.
+
+Whole clauses of 300–600 characters embed poorly; sentences retrieve much better and also tell
+the answer composer which sentence of a clause answers. Each passage is a verbatim span of its
+clause's text, so a quote taken from it is always a substring of the clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rag.clauses import Clause
+from rag.documents import Document
+from rag.normalize import normalize
+
+MAX_PASSAGE_CHARS = 160
+_SENTENCE_END = re.compile(r"[。；;！!？?]+[”’」』）)]*")
+_SOFT_BREAK = re.compile(r"[，,：:、]")
+_UNIT_NOTE = re.compile(r"[（(](?:牵头单位|参与单位|[^（）()]{0,80}负责)[^）)]*(?:[（(][^）)]*[）)][^）)]*)*[）)]\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A span [start, end) of a clause's verbatim text; `id` is "<clause id>#<n>"."""
+
+    id: str
+    clause_id: str
+    start: int
+    end: int
+
+
+def sentence_spans(text: str, max_chars: int = MAX_PASSAGE_CHARS) -> list[tuple[int, int]]:
+    """Spans of the sentences of `text` (end punctuation kept), long ones cut at a soft break."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.extend(_cut_long(text, start, match.end(), max_chars))
+        start = match.end()
+    if start < len(text):
+        spans.extend(_cut_long(text, start, len(text), max_chars))
+    return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if e > s]
+
+
+def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        window = text[start : start + max_chars]
+        breaks = [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() >= max_chars // 2]
+        cut = start + (breaks[-1] if breaks else max_chars)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def unit_note_span(text: str) -> tuple[int, int] | None:
+    """The trailing responsibility note of a clause (（省科技厅负责）, （牵头单位：…）), if any."""
+    match = _UNIT_NOTE.search(text)
+    return (match.start(), match.end()) if match else None
+
+
+def passages_of(clause: Clause) -> list[Passage]:
+    return [
+        Passage(id=f"{clause.id}#{n}", clause_id=clause.id, start=s, end=e)
+        for n, (s, e) in enumerate(sentence_spans(clause.text))
+    ]
+
+
+def passage_text(passage: Passage, clause: Clause, document: Document) -> str:
+    """What is indexed: where the sentence stands (region, article heading) and the sentence itself,
+    normalised like queries are."""
+    heading = clause.path[-1] if clause.path else ""
+    sentence = clause.text[passage.start : passage.end]
+    context = f"{document.region} {_short_heading(heading)}" if heading else document.region
+    return normalize(f"{context}：{sentence}")
+
+
+def _short_heading(heading: str) -> str:
+    return heading.split("。", 1)[0][:40]
+
+
+def build_passages(clauses: Iterable[Clause]) -> list[Passage]:
+    return [p for clause in clauses for p in passages_of(clause)]

@@ -1,0 +1,157 @@
+"""The Gradio app: layout and wiring. Handlers live in ui/chat.py, HTML in ui/render.py and ui/viewer.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from rag.documents import Level
+from rag.feedback import FeedbackLog
+from ui import render, style, viewer
+from ui.chat import MAX_QUESTION_CHARS, ChatHandlers
+
+TITLE = "高新区政策问答"
+SUBTITLE = "就国家和各省促进高新区高质量发展的政策提问，答案逐条引用原文，注明文件和条款。"
+
+# One of each kind: a fact, a number, a comparison, a responsible department, and an English question.
+EXAMPLES = (
+    ("事实", "国家高新区可以获得哪些经济管理权限？"),
+    ("数字", "到2025年，河北省级以上高新区数量要达到多少家？"),
+    ("对比", "河北、江苏和四川对高新区的考核评价分别有什么安排？"),
+    ("部门", "四川推动“一区多园”、整合托管产业园区，牵头单位是哪个？"),
+    ("English", "Can a national high-tech zone apply to set up a comprehensive bonded zone?"),
+)
+
+CONCURRENCY_LIMIT = 4  # answering is CPU-bound and short; 2 cores serve ~4 at a time, the rest queue
+
+
+def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
+    """The chat over an opened PolicyQA service (shared, read-only) and a feedback log."""
+    handlers = ChatHandlers(qa, feedback)
+    documents = qa.corpus.documents
+    doc_choices = [(_doc_choice_label(d), d.id) for d in documents]
+    level_choices = [(render.LEVEL_LABELS[level], level.value) for level in Level
+                     if any(d.level is level for d in documents)]
+    region_choices = list(dict.fromkeys(d.region for d in documents))
+
+    with gr.Blocks(title=f"{TITLE} · PolicyQA", analytics_enabled=False, fill_width=True) as demo:
+        turns = gr.State(())
+        gr.HTML(
+            f'<div class="app-header"><h1>{render.esc(TITLE)}</h1>'
+            f'<p class="subtitle">{render.esc(SUBTITLE)}</p>{render.corpus_line(documents)}</div>',
+            elem_id="header",
+        )
+        with gr.Tabs(elem_id="main-tabs") as tabs:
+            with gr.Tab("问答", id="chat", elem_id="tab-chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            elem_id="chat",
+                            show_label=False,
+                            height=520,
+                            buttons=[],
+                            latex_delimiters=[],
+                            placeholder="<b>您好！</b>请在下方输入问题，或点一个示例问题。答案中的 [n] 可点开对应条款原文。",
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                elem_id="question",
+                                show_label=False,
+                                placeholder=f"输入问题（{MAX_QUESTION_CHARS} 字以内），按回车提问",
+                                lines=1,
+                                max_lines=4,
+                                scale=8,
+                            )
+                            ask = gr.Button("提问", elem_id="ask", variant="primary", scale=1, min_width=80)
+                            clear = gr.Button("新对话", elem_id="new-chat", scale=1, min_width=80)
+                        with gr.Row(elem_classes="example-row"):
+                            gr.HTML('<span class="examples-label">试试：</span>', container=False)
+                            example_buttons = [
+                                (gr.Button(text, size="sm", elem_classes="example-question",
+                                           elem_id=f"example-{i}"), text)
+                                for i, (_, text) in enumerate(EXAMPLES)
+                            ]
+                        with gr.Accordion("筛选检索范围", open=False, elem_id="filters"):
+                            doc_filter = gr.CheckboxGroup(doc_choices, label="文件（不选即全部）", elem_id="filter-docs")
+                            with gr.Row():
+                                level_filter = gr.CheckboxGroup(level_choices, label="层级", elem_id="filter-levels")
+                                region_filter = gr.CheckboxGroup(region_choices, label="地区", elem_id="filter-regions")
+                            drafts_filter = gr.Checkbox(True, label="包含征求意见稿", elem_id="filter-drafts")
+                            filter_note = gr.HTML(handlers.filter_summary([], [], [], True), elem_id="filter-summary")
+                        with gr.Accordion("复制到报告", open=False, elem_id="export"):
+                            with gr.Tabs():
+                                with gr.Tab("Markdown"):
+                                    export_md = gr.Textbox(label="Markdown", lines=8, max_lines=20,
+                                                           interactive=False, buttons=["copy"], elem_id="export-md")
+                                with gr.Tab("纯文本"):
+                                    export_plain = gr.Textbox(label="纯文本", lines=8, max_lines=20,
+                                                              interactive=False, buttons=["copy"],
+                                                              elem_id="export-plain")
+                    with gr.Column(scale=2, min_width=360):
+                        sources = gr.HTML(
+                            render.sources_panel([]),
+                            elem_id="sources",
+                            js_on_load=style.SOURCES_JS,
+                            max_height=760,
+                            container=True,
+                            padding=True,
+                        )
+            with gr.Tab("原文阅读", id="viewer", elem_id="tab-viewer"):
+                with gr.Row():
+                    viewer_doc = gr.Dropdown(doc_choices, value=None, label="选择文件", elem_id="viewer-doc", scale=4)
+                    back = gr.Button("‹ 返回问答", elem_id="viewer-back", scale=1, min_width=100)
+                document_view = gr.HTML(viewer.viewer_placeholder(), elem_id="viewer", js_on_load=viewer.VIEWER_JS)
+
+        filters = [doc_filter, level_filter, region_filter, drafts_filter]
+        ask_outputs = [question, chatbot, turns, sources, export_md, export_plain]
+        ask_inputs = [question, turns, *filters]
+        question.submit(handlers.ask, ask_inputs, ask_outputs, api_name="ask", show_progress="hidden")
+        ask.click(handlers.ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
+        for button, text in example_buttons:
+            button.click(_returns(text), None, question, queue=False, api_visibility="private").then(
+                handlers.ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden"
+            )
+        clear.click(
+            lambda: ("", [], (), render.sources_panel([]), "", ""),
+            None,
+            ask_outputs,
+            queue=False,
+            api_visibility="private",
+        )
+        for component in filters:
+            component.change(handlers.filter_summary, filters, filter_note, queue=False, api_visibility="private")
+        chatbot.like(handlers.record_feedback, [turns], None, api_visibility="private")
+        sources.click(handlers.open_source, [turns], [tabs, viewer_doc, document_view], api_visibility="private")
+        viewer_doc.input(handlers.show_document, viewer_doc, document_view, api_visibility="private")
+        back.click(lambda: gr.Tabs(selected="chat"), None, tabs, queue=False, api_visibility="private")
+    return demo
+
+
+def launch_options() -> dict[str, Any]:
+    """launch() settings: the look, the page script, and nothing that phones home."""
+    return {
+        "theme": style.theme(),
+        "css": style.CSS,
+        "js": style.PAGE_JS,
+        "footer_links": [],
+        "show_error": False,
+        "enable_monitoring": False,
+        "run_history": False,
+        "mcp_server": False,
+        "ssr_mode": False,
+        "pwa": False,
+    }
+
+
+def _returns(value: str):
+    return lambda: value
+
+
+def _doc_choice_label(document) -> str:
+    label = f"{document.region}｜{document.title}"
+    if document.doc_number:
+        label += f"（{document.doc_number}）"
+    if document.title_derived:
+        label += "〔标题系拟定〕"
+    return label

@@ -1,0 +1,227 @@
+"""HTML for the chat: answers with [n] links, source cards, comparison tables and the corpus line.
+
+Pure functions from rag/ types to strings. Every piece of user or document text passes through
+`esc` (or `highlight`, which escapes) before it reaches HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+
+from rag.clauses import Clause
+from rag.documents import Document, Level, Status
+from rag.export import citation_label
+from rag.results import Answer, Citation, ComparisonRow
+
+LEVEL_LABELS = {Level.NATIONAL: "国家级", Level.PROVINCIAL: "省级"}
+STATUS_LABELS = {Status.IN_FORCE: "现行有效", Status.DRAFT: "征求意见稿"}
+DERIVED_TITLE_NOTE = "文件未印标题，此标题据正文拟定"
+PATH_SEPARATOR = " › "
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def esc(text: object) -> str:
+    """HTML-escape any text (quotes too, so it is safe inside attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def user_message(question: str) -> str:
+    """A question as chat content: shown literally, neither HTML nor Markdown."""
+    return esc(_MARKDOWN_PUNCTUATION.sub(r"\\\1", question))
+
+
+def source_anchor(turn: int, n: int) -> str:
+    return f"source-{turn}-{n}"
+
+
+def link_markers(escaped_text: str, turn: int, known: Iterable[int]) -> str:
+    """Turn [n] in already-escaped text into links to source card n of this turn (known n only)."""
+    known = set(known)
+
+    def replace(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in known:
+            return match.group(0)
+        return f'<a class="cite-ref" href="#{source_anchor(turn, n)}" title="查看来源 [{n}]">[{n}]</a>'
+
+    return _MARKER.sub(replace, escaped_text)
+
+
+def answer_message(answer: Answer, turn: int, text: str | None = None) -> str:
+    """Chat content for an answer (or a streamed prefix `text` of it), with its comparison table."""
+    known = [c.n for c in answer.citations]
+    body = link_markers(esc(answer.text if text is None else text), turn, known)
+    if text is None and answer.comparison:
+        body += "\n\n" + comparison_table(answer.comparison, turn, known)
+    return body
+
+
+def comparison_table(rows: Sequence[ComparisonRow], turn: int, known: Iterable[int] = ()) -> str:
+    """One row per document: region, document, what it says (with [n] links) or that it says nothing.
+
+    Written without blank lines so Markdown keeps it as one HTML block inside a chat message.
+    """
+    known = set(known)
+    parts = [
+        '<table class="comparison-table"><thead><tr><th>地区</th><th>文件</th><th>内容</th></tr></thead><tbody>'
+    ]
+    for row in rows:
+        document = row.document
+        summary = link_markers(esc(row.summary), turn, known) if row.summary else ""
+        if not row.found:
+            summary = summary or "未提及"
+        cls = "found" if row.found else "not-found"
+        parts.append(
+            f'<tr class="{cls}"><td>{esc(document.region)}</td>'
+            f"<td>{document_title(document, compact=True)}</td><td>{summary}</td></tr>"
+        )
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def document_title(document: Document, *, compact: bool = False) -> str:
+    """The title in 《》, with a marker when it was derived from the text rather than printed."""
+    title = f'<span class="doc-title">《{esc(document.title)}》</span>'
+    if document.title_derived:
+        marker = "拟" if compact else "标题系拟定"
+        title += f' <span class="badge badge-derived" title="{esc(DERIVED_TITLE_NOTE)}">{marker}</span>'
+    return title
+
+
+def status_badge(document: Document) -> str:
+    cls = "badge-draft" if document.is_draft else "badge-in-force"
+    note = ' title="征求意见稿，尚未生效"' if document.is_draft else ""
+    return f'<span class="badge {cls}"{note}>{esc(STATUS_LABELS[document.status])}</span>'
+
+
+def document_meta(document: Document) -> str:
+    """Level, region, status and number (or that the text gives none) as a row of badges."""
+    number = esc(document.doc_number) if document.doc_number else '<span class="unknown">文号未载明</span>'
+    return (
+        f'<span class="badge badge-level">{esc(LEVEL_LABELS[document.level])}</span>'
+        f'<span class="badge badge-region">{esc(document.region)}</span>'
+        f"{status_badge(document)}"
+        f'<span class="doc-number">{number}</span>'
+    )
+
+
+def highlight(text: str, quotes: Iterable[str], cls: str = "quote") -> str:
+    """Escaped text with every occurrence of each quote wrapped in <mark class=cls>."""
+    out, position = [], 0
+    for start, end in merge_ranges(quote_ranges(text, quotes)):
+        out.append(esc(text[position:start]))
+        out.append(f'<mark class="{esc(cls)}">{esc(text[start:end])}</mark>')
+        position = end
+    out.append(esc(text[position:]))
+    return "".join(out)
+
+
+def quote_ranges(text: str, quotes: Iterable[str]) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of every non-empty quote in text."""
+    found = []
+    for quote in quotes:
+        if not quote:
+            continue
+        start = text.find(quote)
+        while start != -1:
+            found.append((start, start + len(quote)))
+            start = text.find(quote, start + 1)
+    return found
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping ranges covering the same characters."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def units_line(clause: Clause) -> str:
+    parts = []
+    if clause.lead_units:
+        parts.append(f"牵头单位：{esc('、'.join(clause.lead_units))}")
+    if clause.participating_units:
+        parts.append(f"参与单位：{esc('、'.join(clause.participating_units))}")
+    if not parts and clause.responsible_units:
+        parts.append(f"负责单位：{esc('、'.join(clause.responsible_units))}")
+    return f'<div class="source-units">{"；".join(parts)}</div>' if parts else ""
+
+
+def source_card(citation: Citation, turn: int) -> str:
+    """One citation: document, number, level, region, status, article and heading path, verbatim text."""
+    clause, document = citation.clause, citation.document
+    path = PATH_SEPARATOR.join(clause.path)
+    return (
+        f'<article class="source-card{" is-draft" if document.is_draft else ""}" '
+        f'id="{source_anchor(turn, citation.n)}" data-n="{citation.n}">'
+        f'<header class="source-head"><span class="source-n">[{citation.n}]</span>{document_title(document)}</header>'
+        f'<div class="source-meta">{document_meta(document)}</div>'
+        f'<div class="source-where"><span class="source-label">{esc(clause.label)}</span>'
+        f'<span class="source-path">{esc(path)}</span></div>'
+        f'<blockquote class="source-text">{highlight(clause.text, citation.quotes)}</blockquote>'
+        f"{units_line(clause)}"
+        f'<div class="source-citation">{esc(citation_label(citation))}</div>'
+        f'<button type="button" class="open-doc" data-turn="{turn}" data-n="{citation.n}">查看原文 ›</button>'
+        "</article>"
+    )
+
+
+def turn_sources(question: str, answer: Answer, turn: int) -> str:
+    heading = "可能相关的条款（未找到直接依据）" if answer.abstained else "答案引用的条款"
+    cards = "".join(source_card(c, turn) for c in answer.citations) or '<p class="sources-empty">没有引用条款。</p>'
+    return (
+        f'<div class="turn-title">第 {turn} 问：{esc(_shorten(question, 40))}</div>'
+        f'<div class="turn-heading">{heading}</div>{cards}'
+    )
+
+
+def sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
+    """Sources of every answered question (turn number, question, answer), newest first; older turns
+    folded but still reachable from their [n] links."""
+    if not turns:
+        return '<div class="sources-empty">提问后，这里会列出答案所引用条款的原文和出处。</div>'
+    sections = []
+    latest = max(number for number, _, _ in turns)
+    for number, question, answer in sorted(turns, key=lambda t: t[0], reverse=True):
+        body = turn_sources(question, answer, number)
+        if number == latest:
+            sections.append(f'<section class="turn-sources latest" data-turn="{number}">{body}</section>')
+        else:
+            sections.append(
+                f'<details class="turn-sources older" data-turn="{number}">'
+                f"<summary>第 {number} 问的来源：{esc(_shorten(question, 30))}</summary>{body}</details>"
+            )
+    return '<div class="sources-list">' + "".join(sections) + "</div>"
+
+
+def corpus_line(documents: Sequence[Document]) -> str:
+    """One line naming the documents covered, from the corpus metadata."""
+    chips = []
+    for document in documents:
+        number = f"（{esc(document.doc_number)}）" if document.doc_number else ""
+        draft = f" {status_badge(document)}" if document.is_draft else ""
+        derived = "（标题系拟定）" if document.title_derived else ""
+        chips.append(
+            f'<span class="doc-chip" title="{esc(document.title + derived)}">'
+            f'<b>{esc(document.region)}</b> <span class="doc-chip-title">{esc(document.title)}</span>'
+            f"{number}{draft}</span>"
+        )
+    return f'<div class="corpus-line">收录 {len(documents)} 份文件：{"".join(chips)}</div>'
+
+
+def notice(text: str, kind: str = "info") -> str:
+    """A short escaped message in chat (errors and refusals, never tracebacks)."""
+    return f'<span class="notice notice-{esc(kind)}">{esc(text)}</span>'
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
