@@ -68,7 +68,9 @@ class Manifest:
         object.__setattr__(self, "libraries", dict(sorted(self.libraries.items())))
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
+        data = asdict(self)
+        head = {"format": data.pop("format"), "format_version": data.pop("format_version")}
+        return json.dumps(head | data, ensure_ascii=False, indent=2) + "\n"
 
     def write(self, folder: str | os.PathLike[str]) -> None:
         atomic_write_text(Path(folder) / MANIFEST_NAME, self.to_json())

@@ -205,8 +205,12 @@ def _remove_stale_versions(root: Path, keep: str | None) -> None:
     versions = root / VERSIONS_DIR
     if versions.is_dir():
         for entry in versions.iterdir():
-            if entry.name != keep:
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            if entry.name == keep:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
     for entry in root.iterdir():
         if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX):
             entry.unlink(missing_ok=True)

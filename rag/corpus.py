@@ -152,11 +152,15 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist; pass --corpus-dir or set POLICYQA_CORPUS_DIR")
-    facts = load_metadata(corpus_dir)
-    names = sorted(p.name for p in corpus_dir.glob("*.txt") if p.is_file())
+    metadata = load_metadata(corpus_dir)
+    facts = metadata.files
+    names = sorted(p.name for p in corpus_dir.glob("*.txt") if p.is_file() and p.name not in metadata.not_documents)
     unlisted = [n for n in names if n not in facts]
     if unlisted:
-        raise CorpusError(f"{', '.join(unlisted)} in {corpus_dir} has no entry in {METADATA_FILE}; add one")
+        raise CorpusError(
+            f"{', '.join(unlisted)} in {corpus_dir} has no entry in {METADATA_FILE}; add a [files.\"<name>\"] "
+            "table for a policy document, or list the file in not_documents"
+        )
     missing = [n for n in facts if n not in names]
     if missing:
         raise CorpusError(f"{METADATA_FILE} lists {', '.join(missing)} but {corpus_dir} has no such file")

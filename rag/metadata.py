@@ -11,7 +11,7 @@ from rag.documents import Level, Status
 from rag.errors import CorpusError
 from rag.normalize import normalize_for_match
 
-__all__ = ["METADATA_FILE", "FileFacts", "check_facts_against_text", "load_metadata"]
+__all__ = ["METADATA_FILE", "CorpusMetadata", "FileFacts", "check_facts_against_text", "load_metadata"]
 
 METADATA_FILE = "metadata.toml"
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -44,8 +44,16 @@ class FileFacts:
             raise ValueError(f"script {self.script!r} must be one of {', '.join(_SCRIPTS)}")
 
 
-def load_metadata(corpus_dir: Path) -> dict[str, FileFacts]:
-    """Facts per file name; CorpusError with the file, the entry and the fix when something is wrong."""
+@dataclass(frozen=True, slots=True)
+class CorpusMetadata:
+    files: dict[str, FileFacts]
+    """Facts per policy file name."""
+    not_documents: frozenset[str]
+    """Other *.txt files of the corpus folder that are not policy documents (e.g. a term list)."""
+
+
+def load_metadata(corpus_dir: Path) -> CorpusMetadata:
+    """Facts per file; CorpusError with the file, the entry and the fix when something is wrong."""
     path = corpus_dir / METADATA_FILE
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -64,7 +72,10 @@ def load_metadata(corpus_dir: Path) -> dict[str, FileFacts]:
         if fact.id in seen:
             raise CorpusError(f"{path}: id {fact.id!r} is used by both {seen[fact.id]} and {fact.file}; ids must be unique")
         seen[fact.id] = fact.file
-    return facts
+    not_documents = raw.get("not_documents", [])
+    if not isinstance(not_documents, list) or not all(isinstance(n, str) for n in not_documents):
+        raise CorpusError(f"{path}: not_documents must be a list of file names, got {not_documents!r}")
+    return CorpusMetadata(facts, frozenset(not_documents))
 
 
 def _facts(path: Path, name: str, entry: object) -> FileFacts:

@@ -64,11 +64,13 @@ class _Node:
 
 def heading_of(mark: Mark, line_text: str) -> tuple[str, bool]:
     """(heading, has_more): the canonical mark plus the title phrase up to the first 。, and whether the
-    line holds text beyond that phrase."""
+    line holds text of its own beyond a title (any text after 第X条 does)."""
     rest = line_text[mark.length :].strip()
     end = _PHRASE_END.search(rest)
     phrase = rest[: end.start()] if end else rest
     has_more = bool(rest[end.end() :].strip()) if end else False
+    if mark.kind is MarkKind.TIAO or phrase.endswith(("：", ":")):
+        has_more = bool(phrase)  # 第X条 carry no title, and a lead-in ending in ： is text, not a heading
     if len(phrase) > _MAX_HEADING_PHRASE:
         phrase, has_more = phrase[:_MAX_HEADING_PHRASE] + "…", True
     sep = " " if mark.kind in (MarkKind.CHAPTER, MarkKind.TIAO) and phrase else ""

@@ -65,8 +65,8 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
                             )
                             ask = gr.Button("提问", elem_id="ask", variant="primary", scale=1, min_width=80)
                             clear = gr.Button("新对话", elem_id="new-chat", scale=1, min_width=80)
+                        gr.HTML('<div class="examples-label">试试这些问题：</div>', container=False)
                         with gr.Row(elem_classes="example-row"):
-                            gr.HTML('<span class="examples-label">试试：</span>', container=False)
                             example_buttons = [
                                 (gr.Button(text, size="sm", elem_classes="example-question",
                                            elem_id=f"example-{i}"), text)
@@ -153,5 +153,5 @@ def _doc_choice_label(document) -> str:
     if document.doc_number:
         label += f"（{document.doc_number}）"
     if document.title_derived:
-        label += "〔标题系拟定〕"
+        label += "（拟题）"
     return label

@@ -17,7 +17,7 @@ from rag.results import Answer, Citation, ComparisonRow
 
 LEVEL_LABELS = {Level.NATIONAL: "国家级", Level.PROVINCIAL: "省级"}
 STATUS_LABELS = {Status.IN_FORCE: "现行有效", Status.DRAFT: "征求意见稿"}
-DERIVED_TITLE_NOTE = "文件未印标题，此标题据正文拟定"
+DERIVED_TITLE_NOTE = "文件未印标题，此标题系据正文拟定（拟题），并非正式标题"
 PATH_SEPARATOR = " › "
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -77,18 +77,17 @@ def comparison_table(rows: Sequence[ComparisonRow], turn: int, known: Iterable[i
         cls = "found" if row.found else "not-found"
         parts.append(
             f'<tr class="{cls}"><td>{esc(document.region)}</td>'
-            f"<td>{document_title(document, compact=True)}</td><td>{summary}</td></tr>"
+            f"<td>{document_title(document)}</td><td>{summary}</td></tr>"
         )
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
-def document_title(document: Document, *, compact: bool = False) -> str:
-    """The title in 《》, with a marker when it was derived from the text rather than printed."""
+def document_title(document: Document) -> str:
+    """The title in 《》, with a 拟题 badge when it was derived from the text rather than printed."""
     title = f'<span class="doc-title">《{esc(document.title)}》</span>'
     if document.title_derived:
-        marker = "拟" if compact else "标题系拟定"
-        title += f' <span class="badge badge-derived" title="{esc(DERIVED_TITLE_NOTE)}">{marker}</span>'
+        title += f' <span class="badge badge-derived" title="{esc(DERIVED_TITLE_NOTE)}">拟题</span>'
     return title
 
 
@@ -203,18 +202,26 @@ def sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
 
 
 def corpus_line(documents: Sequence[Document]) -> str:
-    """One line naming the documents covered, from the corpus metadata."""
+    """One line naming the documents covered, from the corpus metadata (full titles on hover)."""
     chips = []
     for document in documents:
+        name = " ".join(part for part in (document.issuer, short_title(document.title)) if part)
         number = f"（{esc(document.doc_number)}）" if document.doc_number else ""
+        mark = "（拟题）" if document.title_derived else ""
         draft = f" {status_badge(document)}" if document.is_draft else ""
-        derived = "（标题系拟定）" if document.title_derived else ""
         chips.append(
-            f'<span class="doc-chip" title="{esc(document.title + derived)}">'
-            f'<b>{esc(document.region)}</b> <span class="doc-chip-title">{esc(document.title)}</span>'
-            f"{number}{draft}</span>"
+            f'<span class="doc-chip" title="{esc(f"《{document.title}》{mark}")}">'
+            f"<b>{esc(document.region)}</b> {esc(name)}{number}{draft}</span>"
         )
     return f'<div class="corpus-line">收录 {len(documents)} 份文件：{"".join(chips)}</div>'
+
+
+def short_title(title: str) -> str:
+    """The kind of document a title names (若干意见, 实施意见…): what follows its last 的."""
+    tail = title.rsplit("的", 1)[-1]
+    for mark in ("（征求意见稿）", "(征求意见稿)"):
+        tail = tail.replace(mark, "")
+    return tail or title
 
 
 def notice(text: str, kind: str = "info") -> str:

@@ -1,0 +1,229 @@
+"""Search commands: `model build`, `index`, `search`, `ask` and `eval` (the JSON-line contracts of
+DESIGN.md for programs, readable text for people)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rag.filters import Filters
+    from rag.results import Answer, ClauseHit
+    from rag.service import PolicyQA
+    from rag.settings import Settings
+
+__all__ = ["answer_record", "hit_record", "register"]
+
+
+def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    model = subparsers.add_parser("model", parents=parents, help="manage the embedding model")
+    model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    build = model_commands.add_parser("build", parents=parents, help="assemble the offline default model now")
+    build.set_defaults(handler=_model_build)
+
+    index = subparsers.add_parser("index", parents=parents, help="build or refresh the search index")
+    index.add_argument("--rebuild", action="store_true", help="rebuild from scratch, re-embedding everything")
+    index.set_defaults(handler=_index)
+
+    filters = argparse.ArgumentParser(add_help=False)
+    group = filters.add_argument_group("filters")
+    group.add_argument("--doc", action="append", default=[], metavar="REF",
+                       help="only this document (id, number or region); repeatable")
+    group.add_argument("--level", action="append", default=[], choices=["national", "provincial"])
+    group.add_argument("--region", action="append", default=[], metavar="NAME", help="e.g. 河北; repeatable")
+    group.add_argument("--no-drafts", action="store_true", help="leave out drafts (征求意见稿)")
+
+    search = subparsers.add_parser("search", parents=[*parents, filters], help="find the clauses for a question")
+    _question_or_jsonl(search)
+    search.add_argument("--k", type=int, default=10, help="number of clauses (default 10)")
+    search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    search.set_defaults(handler=_search)
+
+    ask = subparsers.add_parser("ask", parents=[*parents, filters], help="answer a question with citations")
+    _question_or_jsonl(ask)
+    ask.set_defaults(handler=_ask)
+
+    evaluate = subparsers.add_parser("eval", parents=parents, help="score retrieval and answers on a gold set")
+    evaluate.add_argument("--gold", required=True, type=Path, help="gold questions (JSON lines)")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(handler=_eval)
+
+
+def _question_or_jsonl(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("question", nargs="?", help="the question")
+    parser.add_argument("--jsonl", type=Path, metavar="FILE",
+                        help="read JSON lines with \"question\" (and maybe \"id\"); write one JSON line each")
+
+
+def _progress() -> Any:
+    from tqdm import tqdm
+
+    return lambda iterable=None, **kwargs: tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
+
+
+def _open(settings: Settings, rebuild: bool = False) -> PolicyQA:
+    from rag.service import PolicyQA
+
+    return PolicyQA.open(settings, progress=_progress(), rebuild=rebuild)
+
+
+def _filters(args: argparse.Namespace, qa: PolicyQA) -> Filters:
+    from rag.documents import Level
+    from rag.filters import Filters
+
+    return Filters(
+        doc_ids=frozenset(qa.corpus.resolve_document(ref).id for ref in args.doc),
+        levels=frozenset(Level(level) for level in args.level),
+        regions=frozenset(args.region),
+        include_drafts=not args.no_drafts,
+    )
+
+
+def _model_build(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.embedding import build_model
+
+    started = time.perf_counter()
+    path = build_model(settings, progress=_progress())
+    print(f"model ready at {path} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.perf_counter()
+    qa = _open(settings, rebuild=args.rebuild)
+    passages = len(qa.retriever.index)
+    print(f"index ready at {settings.index_dir}: {len(qa.corpus.clauses)} clauses, {passages} passages "
+          f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def hit_record(hit: ClauseHit) -> dict[str, Any]:
+    return {
+        "clause_id": hit.clause.id,
+        "doc_id": hit.document.id,
+        "label": hit.clause.label,
+        "source_files": list(hit.clause.source_files),
+        "citation": hit.clause.citation,
+        "text": hit.clause.text,
+        "score": round(hit.score, 6),
+    }
+
+
+def answer_record(answer: Answer) -> dict[str, Any]:
+    return {
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {
+                "n": c.n,
+                "clause_id": c.clause.id,
+                "source_files": list(c.clause.source_files),
+                "citation": c.clause.citation,
+                "text": c.clause.text,
+                "quotes": list(c.quotes),
+            }
+            for c in answer.citations
+        ],
+        "hits": [hit_record(h) for h in answer.hits],
+        "resolved_question": answer.resolved_question,
+    }
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    from rag.errors import QuestionError
+
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionError(f"cannot read questions from {path}: {exc}") from exc
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise QuestionError(f"{path}:{number}: each line needs a \"question\" string")
+        rows.append(row)
+    return rows
+
+
+def _write(record: dict[str, Any], out: TextIO) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _need_question(args: argparse.Namespace) -> None:
+    from rag.errors import QuestionError
+
+    if (args.question is None) == (args.jsonl is None):
+        raise QuestionError("give either a question or --jsonl FILE (not both)")
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    _need_question(args)
+    if args.k < 1:
+        from rag.errors import QuestionError
+
+        raise QuestionError(f"--k must be at least 1, got {args.k}")
+    rows = _read_jsonl(args.jsonl) if args.jsonl else []
+    qa = _open(settings)
+    filters = _filters(args, qa)
+    if args.jsonl:
+        results = qa.search_many([r["question"] for r in rows], args.k, filters, args.mode)
+        for row, hits in zip(rows, results):
+            _write({"id": row.get("id"), "question": row["question"], "hits": [hit_record(h) for h in hits]}, sys.stdout)
+        return 0
+    for rank, hit in enumerate(qa.search(args.question, args.k, filters, args.mode), start=1):
+        print(f"{rank}. [{hit.score:.4f}] {hit.clause.citation}\n   {hit.clause.text}\n")
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    _need_question(args)
+    rows = _read_jsonl(args.jsonl) if args.jsonl else []
+    qa = _open(settings)
+    filters = _filters(args, qa)
+    if args.jsonl:
+        answers = qa.ask_many([r["question"] for r in rows], filters)
+        for row, answer in zip(rows, answers):
+            _write({"id": row.get("id"), "question": row["question"], **answer_record(answer)}, sys.stdout)
+        return 0
+    from rag.export import answer_to_plain
+
+    print(answer_to_plain(qa.ask(args.question, filters=filters)))
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluation import Matcher, by_id, format_tables, load_gold, score_answers, score_search
+    from rag.retrieval import MODES
+
+    gold = load_gold(args.gold)
+    qa = _open(settings)
+    matcher = Matcher(qa.corpus.document_of_file)
+    questions = [g.question for g in gold]
+    search_tables = {}
+    for mode in MODES:
+        results = qa.search_many(questions, 10, mode=mode)
+        records = by_id({"id": g.id, "hits": [hit_record(h) for h in hits]} for g, hits in zip(gold, results))
+        search_tables["bm25" if mode == "sparse" else mode] = score_search(gold, records, matcher)
+    answers = qa.ask_many(questions)
+    answer_table = score_answers(gold, by_id({"id": g.id, **answer_record(a)} for g, a in zip(gold, answers)), matcher)
+    if args.json:
+        print(json.dumps({"search": {k: t.values for k, t in search_tables.items()}, "answers": answer_table.values},
+                         ensure_ascii=False, indent=1))
+        return 0
+    order = ["bm25", "dense", "hybrid"]
+    print("Retrieval")
+    print(format_tables({m: search_tables[m] for m in order}, ["hit@5", "mrr@10", "doc_coverage@10"]))
+    print("\nAnswers (hybrid, extractive)")
+    print(format_tables({"answers": answer_table},
+                        ["abstain_on_unanswerable", "abstain_on_answerable", "citation_hit", "numbers_in_answer",
+                         "cited_doc_coverage"]))
+    return 0

@@ -1,0 +1,83 @@
+"""The search index of a corpus: its passages, the policy-term dictionary, and building or loading
+the index folder in the data directory."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.passages import Passage, build_passages, passage_text
+
+if TYPE_CHECKING:
+    from index.embedder import Embedder
+    from index.hybrid import HybridIndex
+    from index.tokenize import TokenizerConfig
+    from rag.corpus import Corpus
+
+PASSAGE_SCHEME = "sentences-v1"
+"""Part of the index fingerprint: change it when passages_of or passage_text change."""
+TERMS_FILE = "terms.txt"
+
+Progress = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInputs:
+    passages: tuple[Passage, ...]
+    items: tuple[tuple[str, str], ...]
+    fingerprint: str
+    tokenizer: TokenizerConfig
+
+
+def policy_terms(corpus_dir: Path) -> tuple[str, ...]:
+    """The user dictionary for jieba: corpus/terms.txt, one term a line, # for comments."""
+    path = corpus_dir / TERMS_FILE
+    if not path.exists():
+        return ()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def index_inputs(corpus: Corpus, corpus_dir: Path) -> IndexInputs:
+    from index.tokenize import TokenizerConfig
+
+    passages = tuple(build_passages(corpus.clauses))
+    items = tuple(
+        (p.id, passage_text(p, corpus.clause(p.clause_id), corpus.document(corpus.clause(p.clause_id).doc_id)))
+        for p in passages
+    )
+    digest = hashlib.sha256(f"{corpus.content_hash}\n{PASSAGE_SCHEME}".encode())
+    for item_id, text in items:
+        digest.update(f"{item_id}\t{text}\n".encode())
+    return IndexInputs(passages, items, digest.hexdigest(), TokenizerConfig(user_words=policy_terms(corpus_dir)))
+
+
+def open_index(
+    inputs: IndexInputs,
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> HybridIndex:
+    """The index for these inputs: loaded when current, otherwise (re)built, re-embedding only new text."""
+    from index.store import build_index
+
+    return build_index(
+        index_dir,
+        inputs.items,
+        embedder,
+        inputs.fingerprint,
+        inputs.tokenizer,
+        progress=progress,
+        force=rebuild,
+    )
+
+
+def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str) -> bool:
+    from index.store import is_current
+
+    return is_current(index_dir, inputs.fingerprint, model_id, inputs.tokenizer)

@@ -1,0 +1,88 @@
+"""PolicyQA: the one object the CLI and the UI use — corpus, index, search and cited answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.answer import compose
+from rag.conversation import resolve_followup
+from rag.corpus import Corpus, load_corpus
+from rag.errors import QuestionError
+from rag.evidence import years_in
+from rag.filters import Filters
+from rag.indexing import index_inputs, open_index
+from rag.results import Answer, ClauseHit
+from rag.retrieval import ClauseRetriever, Mode
+from rag.settings import Settings
+
+MAX_QUESTION_CHARS = 500
+ANSWER_DEPTH = 10
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Progress = Callable[..., Any]
+
+
+def check_question(question: object) -> str:
+    """The question, stripped, or QuestionError saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise QuestionError(f"a question must be text, got {type(question).__name__}")
+    text = _CONTROL.sub(" ", question).strip()
+    if not text:
+        raise QuestionError("问题是空的，请输入要查询的内容。 (The question is empty.)")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"问题太长（{len(text)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内。"
+            f" (The question has {len(text)} characters; the limit is {MAX_QUESTION_CHARS}.)"
+        )
+    return text
+
+
+@dataclass(slots=True)
+class PolicyQA:
+    settings: Settings
+    corpus: Corpus
+    retriever: ClauseRetriever
+    _years: frozenset[str]
+
+    @classmethod
+    def open(cls, settings: Settings, progress: Progress | None = None, rebuild: bool = False) -> PolicyQA:
+        """Load the corpus, the embedding model and the index, building what is missing or stale."""
+        from rag.embedding import load_embedder
+
+        corpus = load_corpus(settings.corpus_dir)
+        embedder = load_embedder(settings, progress)
+        inputs = index_inputs(corpus, settings.corpus_dir)
+        index = open_index(inputs, settings.index_dir, embedder, rebuild=rebuild, progress=progress)
+        retriever = ClauseRetriever(corpus, inputs.passages, index)
+        years = frozenset(y for clause in corpus.clauses for y in years_in(clause.normalized))
+        return cls(settings, corpus, retriever, years)
+
+    def document_text(self, doc_id: str) -> str:
+        """The full text of the document's canonical source file; clause spans index into it."""
+        return self.corpus.source_text(doc_id)
+
+    def search(self, question: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid") -> list[ClauseHit]:
+        return self.retriever.search(check_question(question), k, filters, mode)
+
+    def search_many(
+        self, questions: Sequence[str], k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid"
+    ) -> list[list[ClauseHit]]:
+        return self.retriever.search_many([check_question(q) for q in questions], k, filters, mode)
+
+    def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Answer:
+        """Answer one question; `history` holds the earlier (resolved) questions of the conversation."""
+        return self.ask_many([question], filters, history)[0]
+
+    def ask_many(self, questions: Sequence[str], filters: Filters = Filters(), history: Sequence[str] = ()) -> list[Answer]:
+        """Independent questions answered in one batch (one embedding call for all)."""
+        asked = [check_question(q) for q in questions]
+        resolved = [resolve_followup(q, history) for q in asked]
+        queries = [self.retriever.prepare(r, filters) for r in resolved]
+        all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH)
+        return [
+            compose(q, r, query.analysis, hits, query.documents, self._years)
+            for q, r, query, hits in zip(asked, resolved, queries, all_hits)
+        ]
