@@ -113,20 +113,29 @@ class DenseIndex:
         k = min(k, len(self.ids))
         if k <= 0 or queries.shape[0] == 0:
             return [[] for _ in range(queries.shape[0])]
-        if self.kind == "hnsw":
-            params = _faiss().SearchParametersHNSW(efSearch=max(2 * k, 128))
-            scores, positions = self._index.search(queries, k, params=params)
-        else:
-            scores, positions = self._index.search(queries, k)
+        # FAISS keeps an arbitrary subset of the items tied at the k-th score: fetch deeper until the
+        # whole tie is in, so the order below (ties by insertion order) never depends on k.
+        fetch = min(k + 1, len(self.ids))
+        while True:
+            scores, positions = self._search(queries, fetch)
+            if fetch == len(self.ids) or not np.any(scores[:, fetch - 1] >= scores[:, k - 1]):
+                break
+            fetch = min(2 * fetch, len(self.ids))
         results = []
         for row_scores, row_positions in zip(scores, positions):
-            found = row_positions >= 0  # HNSW may return fewer than k, padded with -1
+            found = row_positions >= 0  # HNSW may find fewer than asked, padded with -1
             row_scores, row_positions = row_scores[found], row_positions[found]
-            order = np.lexsort((row_positions, -row_scores))
+            order = np.lexsort((row_positions, -row_scores))[:k]
             results.append(
                 [Hit(self.ids[p], float(s)) for p, s in zip(row_positions[order].tolist(), row_scores[order].tolist())]
             )
         return results
+
+    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind == "hnsw":
+            params = _faiss().SearchParametersHNSW(efSearch=max(2 * k, 128))
+            return self._index.search(queries, k, params=params)
+        return self._index.search(queries, k)
 
     def search(self, query: str, k: int) -> list[Hit]:
         return self.search_many([query], k)[0]

@@ -291,22 +291,25 @@ def build_index(
         build_id = _new_build_id()
         staging = root / VERSIONS_DIR / f"{BUILDING_PREFIX}{build_id}"
         staging.mkdir(parents=True)
-        index.save(staging)
-        cache.save(staging)
-        files = _seal(staging)
-        Manifest(
-            model_id=embedder.model_id,
-            dimension=int(embedder.dimension),
-            corpus_hash=corpus_hash,
-            count=len(ids),
-            dense_kind=dense_kind,
-            tokenizer=config.summary(),
-            files=files,
-            libraries=_library_versions(),
-            build_id=build_id,
-        ).write(staging)
-
-        os.rename(staging, root / VERSIONS_DIR / build_id)
+        try:
+            index.save(staging)
+            cache.save(staging)
+            files = _seal(staging)
+            Manifest(
+                model_id=embedder.model_id,
+                dimension=int(embedder.dimension),
+                corpus_hash=corpus_hash,
+                count=len(ids),
+                dense_kind=dense_kind,
+                tokenizer=config.summary(),
+                files=files,
+                libraries=_library_versions(),
+                build_id=build_id,
+            ).write(staging)
+            os.rename(staging, root / VERSIONS_DIR / build_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         fsync_path(root / VERSIONS_DIR)
         _switch_pointer(root, build_id)
         _remove_stale_versions(root, keep=build_id)

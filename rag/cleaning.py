@@ -72,7 +72,9 @@ def split_lines(text: str) -> tuple[Line, ...]:
 _CN = "一二三四五六七八九十"
 FIRST_HEADING = re.compile(r"^(一、|第一章|第一条)")
 _TOP_HEADING = re.compile(rf"^([{_CN}]+、|第[{_CN}百零〇]+[章条])")
-_DATE = re.compile(r"^(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日$")
+_DATE = re.compile(
+    r"^(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日$"
+)
 _NOTE = re.compile(r"^[（(][^（）()]{1,30}[）)]$")
 _ADDRESSEE_WORDS = re.compile(r"各|政府|部门|单位|机构|委员会")
 _TITLE_WORDS = re.compile(r"关于|意见|通知|办法|规定|方案|决定|细则|条例|措施|规划|纲要|〔\d{4}〕")
@@ -81,7 +83,10 @@ _MAX_HEADER_LINES = 8
 
 JUNK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("breadcrumb", re.compile(r"^(首页|网站首页|主页)[>›»/＞]|^(当前位置|您的位置|您现在的位置)[:：]")),
-    ("page field", re.compile(r"^(来源|信息来源|作者|日期|发布日期|发布时间|时间|编辑|责任编辑|浏览次数|点击数|阅读次数)[:：]")),
+    (
+        "page field",
+        re.compile(r"^(来源|信息来源|作者|日期|发布日期|发布时间|时间|编辑|责任编辑|浏览次数|点击数|阅读次数)[:：]"),
+    ),
     ("font size switch", re.compile(r"^【?(字号|字体)|【[大中小]】")),
     ("contact line", re.compile(r"^(联系人|联系电话|电话|手机|传真|邮箱|电子邮箱|e-?mail|地址|邮编|qq)[:：]", re.I)),
     ("visitor counter", re.compile(r"您是本站第\d+位|(访问|来访|访客)(者|量|人次)|浏览量")),
@@ -106,7 +111,7 @@ def junk_reason(line: Line) -> str | None:
 def clean(text: str) -> Cleaned:
     """Sort the lines of a file's text; see the module docstring for the rules."""
     lines = split_lines(text)
-    first = next((i for i, line in enumerate(lines) if FIRST_HEADING.match(_folded(line))), None)
+    first = _first_heading(lines)
     if first is None:
         start, header_start = 0, 0
     else:
@@ -147,6 +152,17 @@ def clean(text: str) -> Cleaned:
         dropped=tuple(dropped),
         breaks=frozenset(breaks),
     )
+
+
+def _first_heading(lines: tuple[Line, ...]) -> int | None:
+    """Index of the document's 一、 / 第一章 / 第一条: the first one not directly followed by its own
+    二、 / 第二章 / 第二条 (that is a numbered menu in the page furniture), else the first one."""
+    firsts = [(i, m.group()) for i, line in enumerate(lines) if (m := FIRST_HEADING.match(_folded(line)))]
+    for i, mark in firsts:
+        following = _folded(lines[i + 1]) if i + 1 < len(lines) else ""
+        if not following.startswith(mark.replace("一", "二")):
+            return i
+    return firsts[0][0] if firsts else None
 
 
 def _folded(line: Line) -> str:

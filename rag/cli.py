@@ -18,7 +18,7 @@ from rag.settings import Settings
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 PROG = "policy-rag"
-COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus",)
+COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search")
 
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:
@@ -26,12 +26,19 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     default = argparse.SUPPRESS if suppress else None
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("global options")
-    group.add_argument("--corpus-dir", default=default, metavar="DIR",
-                       help="folder with the policy files and metadata.toml (env POLICYQA_CORPUS_DIR)")
-    group.add_argument("--data-dir", default=default, metavar="DIR",
-                       help="folder for the index, models and feedback (env POLICYQA_DATA_DIR)")
-    group.add_argument("--model", default=default, metavar="NAME",
-                       help="embedding model (env POLICYQA_MODEL)")
+    group.add_argument(
+        "--corpus-dir",
+        default=default,
+        metavar="DIR",
+        help="folder with the policy files and metadata.toml (env POLICYQA_CORPUS_DIR)",
+    )
+    group.add_argument(
+        "--data-dir",
+        default=default,
+        metavar="DIR",
+        help="folder for the index, models and feedback (env POLICYQA_DATA_DIR)",
+    )
+    group.add_argument("--model", default=default, metavar="NAME", help="embedding model (env POLICYQA_MODEL)")
     return parser
 
 

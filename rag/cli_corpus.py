@@ -144,10 +144,22 @@ def _print_table(corpus: Corpus, out: TextIO) -> None:
     rows = [header]
     for d in corpus.documents:
         c = corpus.counts[d.id]
-        rows.append([
-            d.id, d.doc_number or "—", d.date or "—", d.issuer or "—", d.region, d.level.value, d.status.value,
-            str(c.sections), str(c.articles), str(c.items), str(c.clauses), " ".join(f[:3] for f in d.source_files),
-        ])
+        rows.append(
+            [
+                d.id,
+                d.doc_number or "—",
+                d.date or "—",
+                d.issuer or "—",
+                d.region,
+                d.level.value,
+                d.status.value,
+                str(c.sections),
+                str(c.articles),
+                str(c.items),
+                str(c.clauses),
+                " ".join(f[:3] for f in d.source_files),
+            ]
+        )
     widths = [max(_width(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         print("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)

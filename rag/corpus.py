@@ -4,20 +4,22 @@
     corpus.find_clause("国发〔2020〕7号", "二、（五）").citation
 
 Loading reads metadata.toml and every *.txt file, cleans and parses each file, recognises files that
-hold the same document (rag.duplicates) and keeps one document with the canonical file's clauses.
+hold the same document (rag.duplicates) and keeps one document with the canonical file's clauses;
+a clause lists every file that holds it, and a part that only a duplicate prints (a signature and
+date) becomes a clause cited from that file, so no text is lost by merging.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from rag.citations import cite
-from rag.cleaning import DroppedLine
 from rag.clauses import Clause
+from rag.cleaning import DroppedLine
 from rag.documents import Document
 from rag.duplicates import DUPLICATE_THRESHOLD, FileSummary, group_duplicates, merge_facts, similarity
 from rag.errors import CorpusError, UnknownReferenceError
@@ -66,6 +68,8 @@ class Corpus:
     content_hash: str
     aliases: Mapping[str, str]
     """Ids and file names of every file → the id of the document it holds."""
+    file_texts: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """File name → its decoded text; a clause's span indexes into the text of its first source file."""
     _by_id: Mapping[str, Clause] = field(init=False, repr=False, compare=False)
     _by_doc: Mapping[str, tuple[Clause, ...]] = field(init=False, repr=False, compare=False)
 
@@ -132,6 +136,23 @@ class Corpus:
                 return find_clause_by_label(document, self._by_doc[document.id], ref[cut:])
             raise not_an_id
 
+    def document_of_file(self, file: str) -> str:
+        """The id of the document a corpus file holds (Hebei's two files give the same id)."""
+        try:
+            return self.aliases[file]
+        except KeyError:
+            raise UnknownReferenceError(f"no corpus file {file!r}; files are {', '.join(self.file_texts)}") from None
+
+    def file_text(self, file: str) -> str:
+        try:
+            return self.file_texts[file]
+        except KeyError:
+            raise UnknownReferenceError(f"no corpus file {file!r}; files are {', '.join(self.file_texts)}") from None
+
+    def source_text(self, doc_id: str) -> str:
+        """The text of the document's canonical file (its first source file)."""
+        return self.file_text(self.document(doc_id).source_files[0])
+
     def report(self, file: str) -> CleaningReport:
         for report in self.reports:
             if report.file == file:
@@ -158,7 +179,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     unlisted = [n for n in names if n not in facts]
     if unlisted:
         raise CorpusError(
-            f"{', '.join(unlisted)} in {corpus_dir} has no entry in {METADATA_FILE}; add a [files.\"<name>\"] "
+            f'{", ".join(unlisted)} in {corpus_dir} has no entry in {METADATA_FILE}; add a [files."<name>"] '
             "table for a policy document, or list the file in not_documents"
         )
     missing = [n for n in facts if n not in names]
@@ -182,6 +203,13 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         canonical, others = files[group[0].name], [files[s.name] for s in group[1:]]
         document = _document(canonical, others)
         doc_clauses = [_clause(document, unit, canonical, others) for unit in canonical.parsed.units]
+        # A part only a duplicate prints (001's signature and date) is kept, cited from that file.
+        labels = {unit.label for unit in canonical.parsed.units}
+        for other in others:
+            for unit in other.parsed.units:
+                if unit.label not in labels:
+                    labels.add(unit.label)
+                    doc_clauses.append(_clause(document, unit, other, []))
         documents.append(document)
         clauses.extend(doc_clauses)
         parsed = canonical.parsed
@@ -196,6 +224,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         reports=tuple(files[name].report for name in names),
         content_hash=_content_hash(corpus_dir, names),
         aliases=MappingProxyType(aliases),
+        file_texts=MappingProxyType({name: f.text for name, f in files.items()}),
     )
 
 
@@ -250,8 +279,8 @@ def _clause(document: Document, unit: Unit, canonical: _ReadFile, others: list[_
     )
 
 
-def _flatten(groups: object) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(unit for group in groups for unit in group))  # type: ignore[attr-defined]
+def _flatten(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(unit for group in groups for unit in group))
 
 
 def _content_hash(corpus_dir: Path, names: list[str]) -> str:

@@ -4,7 +4,7 @@ Two files are the same document when the Jaccard similarity of the character 4-g
 bodies, folded by `normalize_for_match` (simplified script, NFKC widths, no whitespace), is at least
 DUPLICATE_THRESHOLD. The same policy in two scripts or scraped from two pages scores above 0.9;
 different documents on the same subject (a province's implementing opinions and the State Council
-text they implement) share phrases but stay far below (about 0.1 on this corpus).
+text they implement) share phrases but stay far below (0.08 to 0.21 on this corpus).
 
 The canonical file of a group is the cleaner source: the fewest characters of dropped page junk,
 then simplified script before traditional, then file name order.

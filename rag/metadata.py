@@ -59,18 +59,20 @@ def load_metadata(corpus_dir: Path) -> CorpusMetadata:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CorpusError(
-            f"no {METADATA_FILE} in corpus folder {corpus_dir}; add one with a [files.\"<name>\"] table per file"
+            f'no {METADATA_FILE} in corpus folder {corpus_dir}; add one with a [files."<name>"] table per file'
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CorpusError(f"cannot read {path}: {exc}; fix the file (TOML, UTF-8)") from None
     files = raw.get("files")
     if not isinstance(files, dict) or not files:
-        raise CorpusError(f"{path} has no [files.\"<name>\"] tables; add one per corpus file")
+        raise CorpusError(f'{path} has no [files."<name>"] tables; add one per corpus file')
     facts = {name: _facts(path, name, entry) for name, entry in files.items()}
     seen: dict[str, str] = {}
     for fact in facts.values():
         if fact.id in seen:
-            raise CorpusError(f"{path}: id {fact.id!r} is used by both {seen[fact.id]} and {fact.file}; ids must be unique")
+            raise CorpusError(
+                f"{path}: id {fact.id!r} is used by both {seen[fact.id]} and {fact.file}; ids must be unique"
+            )
         seen[fact.id] = fact.file
     not_documents = raw.get("not_documents", [])
     if not isinstance(not_documents, list) or not all(isinstance(n, str) for n in not_documents):
@@ -79,7 +81,7 @@ def load_metadata(corpus_dir: Path) -> CorpusMetadata:
 
 
 def _facts(path: Path, name: str, entry: object) -> FileFacts:
-    where = f"{path} [files.\"{name}\"]"
+    where = f'{path} [files."{name}"]'
     if not isinstance(entry, dict):
         raise CorpusError(f"{where} must be a table of facts")
     unknown = set(entry) - _KEYS

@@ -124,9 +124,7 @@ def int_to_cn(value: int) -> str:
     return out + (digits[ones] if ones else "")
 
 
-_LABEL_TOKEN = re.compile(
-    rf"第[{_CN}]+[章条]|[{_CN}]+、?|[（(][{_CN}]+[）)]|[（(]\d{{1,3}}[）)]|\d{{1,3}}[.．、]?"
-)
+_LABEL_TOKEN = re.compile(rf"第[{_CN}]+[章条]|[{_CN}]+、?|[（(][{_CN}]+[）)]|[（(]\d{{1,3}}[）)]|\d{{1,3}}[.．、]?")
 
 
 def label_keys(label: str) -> tuple[str, ...] | None:

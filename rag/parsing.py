@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.cleaning import Cleaned, Line, clean
 from rag.clauses import ClauseKind
+from rag.cleaning import Cleaned, Line, clean
 from rag.errors import CorpusError
 from rag.numbering import Mark, MarkKind, match_mark
 
@@ -93,7 +93,7 @@ def parse_text(text: str, *, name: str) -> ParsedText:
     return ParsedText(
         units=tuple(units),
         sections=sum(1 for node in builder.roots if _level(node.mark, tiao) == 0),
-        articles=builder.article_count,
+        articles=len(builder.articles),
         items=builder.item_count,
         cleaned=cleaned,
         orphans=tuple(builder.orphans),
@@ -103,7 +103,13 @@ def parse_text(text: str, *, name: str) -> ParsedText:
 def _level(mark: Mark, tiao: bool) -> int | None:
     """0 section, 1 article, 2 item, None for a mark that is not part of this document's scheme."""
     if tiao:
-        table = {MarkKind.CHAPTER: 0, MarkKind.TIAO: 1, MarkKind.CN_PAREN: 2, MarkKind.ARABIC: 2, MarkKind.ARABIC_PAREN: 2}
+        table = {
+            MarkKind.CHAPTER: 0,
+            MarkKind.TIAO: 1,
+            MarkKind.CN_PAREN: 2,
+            MarkKind.ARABIC: 2,
+            MarkKind.ARABIC_PAREN: 2,
+        }
     else:
         table = {MarkKind.SECTION: 0, MarkKind.CN_PAREN: 1, MarkKind.ARABIC: 2, MarkKind.ARABIC_PAREN: 2}
     return table.get(mark.kind)
@@ -118,7 +124,6 @@ class _TreeBuilder:
         self.roots: list[_Node] = []  # sections, or articles of a document without sections
         self.sections: list[_Node] = []
         self.articles: list[_Node] = []
-        self.article_count = 0
         self.item_count = 0
         self.orphans: list[Line] = []
         self._open: _Node | None = None
@@ -138,7 +143,6 @@ class _TreeBuilder:
             node = _Node(mark, line)
             (self.sections[-1].children if self.sections else self.roots).append(node)
             self.articles.append(node)
-            self.article_count += 1
             self._article_in_section = True
         elif mark is not None and level == 2 and self._continues_items(mark):
             node = _Node(mark, line)

@@ -63,7 +63,9 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> str:
     except UnicodeDecodeError as exc:
         raise DecodeError(f"{name}: not valid UTF-8 or GB18030 (bad byte at offset {exc.start}); {_HINT}") from None
     if text and _unassigned_share(text) > _MAX_UNASSIGNED_SHARE:
-        raise DecodeError(f"{name}: bytes decode as GB18030 mostly to private-use or unassigned characters; binary, not text; {_HINT}")
+        raise DecodeError(
+            f"{name}: bytes decode as GB18030 mostly to private-use or unassigned characters; binary, not text; {_HINT}"
+        )
     return _checked(text, name, "gb18030")
 
 

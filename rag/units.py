@@ -62,7 +62,7 @@ def _split_top(text: str, separators: str) -> list[str]:
 
 
 def split_units(text: str) -> tuple[str, ...]:
-    """"省科技厅，各市、县政府，雄安新区管委会" → ("省科技厅", "各市、县政府", "雄安新区管委会").
+    """ "省科技厅，各市、县政府，雄安新区管委会" → ("省科技厅", "各市、县政府", "雄安新区管委会").
 
     Commas always separate units; an enumeration comma 、 separates them only when every part ends like
     a unit name (厅, 委, 局, 政府…), which keeps 各市、县政府 whole.

@@ -69,13 +69,22 @@ def test_dropped_and_kept_spans_are_offsets_into_the_original_text() -> None:
 
 
 def test_a_clean_document_loses_nothing() -> None:
-    for name in ("000_d1e2f62dd4ac9d56.txt", "002_aceb60dd589429a8.txt", "003_23e8893c0c99abef.txt", "004_29b2e8ee0b403d2c.txt"):
+    for name in (
+        "000_d1e2f62dd4ac9d56.txt",
+        "002_aceb60dd589429a8.txt",
+        "003_23e8893c0c99abef.txt",
+        "004_29b2e8ee0b403d2c.txt",
+    ):
         assert clean(read_text(PACKAGE_CORPUS_DIR / name)).dropped == (), name
 
 
 def test_state_council_title_and_number_are_header_not_body() -> None:
     cleaned = clean(read_text(PACKAGE_CORPUS_DIR / "002_aceb60dd589429a8.txt"))
-    assert [line.text for line in cleaned.header] == ["国务院关于促进国家高新技术产业开发区", "高质量发展的若干意见", "国发〔2020〕7号"]
+    assert [line.text for line in cleaned.header] == [
+        "国务院关于促进国家高新技术产业开发区",
+        "高质量发展的若干意见",
+        "国发〔2020〕7号",
+    ]
     assert [line.text for line in cleaned.closing] == ["国务院", "2020年7月13日", "（此件公开发布）"]
 
 
@@ -83,7 +92,17 @@ def test_synthetic_scraped_page_is_cleaned_by_the_same_rules() -> None:
     cleaned = clean(SYNTHETIC_PAGE)
     dropped = _dropped_texts(SYNTHETIC_PAGE)
     kept = " ".join(line.text for line in (*cleaned.header, *cleaned.body, *cleaned.closing))
-    for junk in ("热门文章", "网站首页", "当前位置", "发布时间", "打印本页", "分享到", "版权所有", "技术支持", "访问量"):
+    for junk in (
+        "热门文章",
+        "网站首页",
+        "当前位置",
+        "发布时间",
+        "打印本页",
+        "分享到",
+        "版权所有",
+        "技术支持",
+        "访问量",
+    ):
         assert any(junk in line for line in dropped), junk
         assert junk not in kept, junk
     assert [line.text for line in cleaned.header] == ["关于加快发展数字经济的若干措施", "临政发〔2021〕3号"]
@@ -91,7 +110,9 @@ def test_synthetic_scraped_page_is_cleaned_by_the_same_rules() -> None:
     assert [line.text for line in cleaned.closing] == ["临海市人民政府", "2021年3月1日", "（此件公开发布）"]
 
 
-@pytest.mark.parametrize("line", ["地址：北京市海淀区", "E-mail: office@example.gov.cn", "【字体：大 中 小】", "您现在的位置：首页"])
+@pytest.mark.parametrize(
+    "line", ["地址：北京市海淀区", "E-mail: office@example.gov.cn", "【字体：大 中 小】", "您现在的位置：首页"]
+)
 def test_page_furniture_lines_inside_the_body_are_dropped(line: str) -> None:
     text = f"各有关单位：\n一、总则\n（一）第一条规定。\n{line}\n（二）第二条规定。\n"
     assert _dropped_texts(text) == [line]
@@ -101,3 +122,10 @@ def test_long_paragraphs_are_never_judged_as_junk() -> None:
     paragraph = "（一）加强服务。" + "支持高新区设立服务窗口，公布电话：12345，" * 5 + "提供一站式服务。"
     text = f"各有关单位：\n一、总则\n{paragraph}\n"
     assert _dropped_texts(text) == []
+
+
+def test_numbered_list_in_the_page_furniture_is_not_the_document_start() -> None:
+    page = "一、网站导航\n二、办事指南\n各有关单位：\n一、总则\n（一）目标明确。\n二、任务\n（二）落实任务。\n"
+    cleaned = clean(page)
+    assert cleaned.body[0].text == "各有关单位："
+    assert [d.line.text for d in cleaned.dropped] == ["一、网站导航", "二、办事指南"]

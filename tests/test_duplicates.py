@@ -23,8 +23,17 @@ def _summary(name: str, body: str, junk: int = 0, script: str = "simplified") ->
 
 def _facts(file: str, **overrides: object) -> FileFacts:
     base: dict[str, object] = dict(
-        file=file, id=file.split(".")[0], title="某省关于某事的实施意见", title_derived=True, issuer=None,
-        doc_number=None, date=None, level=Level.PROVINCIAL, region="某省", status=Status.IN_FORCE, script="simplified",
+        file=file,
+        id=file.split(".")[0],
+        title="某省关于某事的实施意见",
+        title_derived=True,
+        issuer=None,
+        doc_number=None,
+        date=None,
+        level=Level.PROVINCIAL,
+        region="某省",
+        status=Status.IN_FORCE,
+        script="simplified",
     )
     base.update(overrides)
     return FileFacts(**base)  # type: ignore[arg-type]
@@ -41,7 +50,13 @@ def test_documents_on_the_same_subject_stay_far_below_the_threshold(other: str) 
 
 def test_grouping_ignores_file_names() -> None:
     text = "（一）加强组织领导。坚持党对高新区工作的统一领导。（二）加强要素保障。支持扩区调区。"
-    groups = group_duplicates([_summary("b.txt", text), _summary("zzz.txt", "完全不同的另一份文件内容，讲别的事情。"), _summary("a.txt", text)])
+    groups = group_duplicates(
+        [
+            _summary("b.txt", text),
+            _summary("zzz.txt", "完全不同的另一份文件内容，讲别的事情。"),
+            _summary("a.txt", text),
+        ]
+    )
     assert [[s.name for s in g] for g in groups] == [["a.txt", "b.txt"], ["zzz.txt"]]
 
 
@@ -49,13 +64,24 @@ def test_canonical_file_is_the_one_with_less_junk_then_simplified_script() -> No
     noisy = _summary("000.txt", "x", junk=300, script="simplified")
     clean_traditional = _summary("001.txt", "x", junk=0, script="traditional")
     clean_simplified = _summary("002.txt", "x", junk=0, script="simplified")
-    assert [s.name for s in choose_canonical([noisy, clean_traditional, clean_simplified])] == ["002.txt", "001.txt", "000.txt"]
+    assert [s.name for s in choose_canonical([noisy, clean_traditional, clean_simplified])] == [
+        "002.txt",
+        "001.txt",
+        "000.txt",
+    ]
 
 
 def test_merge_takes_printed_title_and_facts_the_canonical_file_lacks() -> None:
     canonical = _facts("000.txt")
-    scraped = _facts("001.txt", title="某省人民政府关于某事的实施意见", title_derived=False, issuer="某省人民政府",
-                     doc_number="某政字〔2020〕52号", date="2020年9月30日", script="traditional")
+    scraped = _facts(
+        "001.txt",
+        title="某省人民政府关于某事的实施意见",
+        title_derived=False,
+        issuer="某省人民政府",
+        doc_number="某政字〔2020〕52号",
+        date="2020年9月30日",
+        script="traditional",
+    )
     merged = merge_facts(canonical, [scraped])
     assert (merged.title, merged.title_derived) == ("某省人民政府关于某事的实施意见", False)
     assert (merged.issuer, merged.doc_number, merged.date) == ("某省人民政府", "某政字〔2020〕52号", "2020年9月30日")

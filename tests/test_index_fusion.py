@@ -43,9 +43,9 @@ def test_rrf_with_zero_weight_ignores_a_list_but_keeps_its_ids():
 def test_rrf_ties_go_to_the_better_rank_then_the_smaller_id():
     assert [h.id for h in reciprocal_rank_fusion([hits("b"), hits("a")])] == ["a", "b"]
     assert [h.id for h in reciprocal_rank_fusion([hits("a"), hits("b")])] == ["a", "b"]
-    # q: 1/(1+1) + 1/(1+4) = 0.7 and p: 1/(1+2) + 1/(1+2) = 0.666..; then r and s tie on 1/(1+3)+0.
-    fused = reciprocal_rank_fusion([hits("q", "p", "s"), hits("r", "p", "x", "q")], k=1)
-    assert [h.id for h in fused] == ["q", "p", "r", "s", "x"]
+    # With k=0 all three score exactly 1: z1 and m from rank 1 alone, a1 as 1/2 + 1/2 from rank 2 twice.
+    fused = reciprocal_rank_fusion([hits("z1", "a1"), hits("m", "a1")], k=0)
+    assert as_pairs(fused) == [("m", 1.0), ("z1", 1.0), ("a1", 1.0)]
 
 
 def test_rrf_counts_a_repeated_id_once_at_its_best_rank():

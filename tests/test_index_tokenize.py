@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.tokenize import DEFAULT_STOPWORDS, JiebaTokenizer, TokenizerConfig
+from index.tokenize import DEFAULT_STOPWORDS, JiebaTokenizer, TokenizerConfig, prefix_dict_cache_file
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +102,8 @@ def test_first_use_prints_nothing_and_caches_the_dictionary(tmp_path, capfd):
 
 
 def test_unreadable_dictionary_cache_is_rebuilt(tmp_path, cache_dir):
-    JiebaTokenizer(cache_dir=tmp_path).warm_up()
-    (cache_file,) = tmp_path.glob("prefix-dict-*.pickle")
+    cache_file = prefix_dict_cache_file(tmp_path)
     cache_file.write_bytes(b"not a pickle")
-    tokenizer = JiebaTokenizer(cache_dir=tmp_path)
-    assert tokenizer.tokenize("公园里的桃花") == JiebaTokenizer(cache_dir=cache_dir).tokenize("公园里的桃花")
+    tokens = JiebaTokenizer(cache_dir=tmp_path).tokenize("公园里的桃花")
+    assert tokens == JiebaTokenizer(cache_dir=cache_dir).tokenize("公园里的桃花")
     assert cache_file.read_bytes() != b"not a pickle"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from rag.clauses import ClauseKind
+from rag.errors import CorpusError
 from rag.numbering import cn_to_int, int_to_cn, label_keys, match_mark
 from rag.parsing import ParsedText, parse_text
-from rag.errors import CorpusError
 from rag.settings import PACKAGE_CORPUS_DIR
 from rag.textio import read_text
 
@@ -49,7 +51,7 @@ def test_every_unit_text_is_the_exact_slice_of_the_file_and_trimmed(key: str) ->
 def test_units_do_not_overlap_and_follow_the_file_order() -> None:
     _, parsed = _parse("guofa")
     spans = [u.span for u in parsed.units]
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_article_heading_line_and_body_lines_form_one_clause() -> None:
@@ -79,7 +81,13 @@ def test_preamble_and_closing_are_units_of_their_own() -> None:
 def test_article_with_items_yields_one_clause_per_item_and_no_empty_lead() -> None:
     _, parsed = _parse("hebei")
     assert "二、（一）" not in [u.label for u in parsed.units]
-    assert _units(parsed, ClauseKind.ITEM)[:5] == ["二、（一）1.", "二、（一）2.", "二、（一）3.", "二、（一）4.", "二、（一）5."]
+    assert _units(parsed, ClauseKind.ITEM)[:5] == [
+        "二、（一）1.",
+        "二、（一）2.",
+        "二、（一）3.",
+        "二、（一）4.",
+        "二、（一）5.",
+    ]
     item = next(u for u in parsed.units if u.label == "二、（一）5.")
     assert item.path == ("二、重点任务", "（一）提升自主创新能力", "5.引进培养一流创新人才")
     assert item.id_parts == ("二", "一", "5")
@@ -147,11 +155,13 @@ def test_mark_out_of_sequence_is_ordinary_text() -> None:
 
 
 def test_file_without_numbering_is_a_corpus_error_naming_it() -> None:
-    with pytest.raises(CorpusError, match="notes.txt"):
+    with pytest.raises(CorpusError, match=r"notes\.txt"):
         parse_text("这是一段说明文字。\n没有编号。\n", name="notes.txt")
 
 
-@pytest.mark.parametrize(("numeral", "value"), [("一", 1), ("十", 10), ("十一", 11), ("二十", 20), ("二十八", 28), ("一百零五", 105)])
+@pytest.mark.parametrize(
+    ("numeral", "value"), [("一", 1), ("十", 10), ("十一", 11), ("二十", 20), ("二十八", 28), ("一百零五", 105)]
+)
 def test_chinese_numerals_round_trip(numeral: str, value: int) -> None:
     assert cn_to_int(numeral) == value and int_to_cn(value) == numeral
 
@@ -166,3 +176,10 @@ def test_label_keys_ignore_width_enumeration_comma_and_trailing_tiao() -> None:
     assert label_keys("（五）条") == ("(五)",)
     assert label_keys("第三条") == ("第三条",)
     assert label_keys("发展目标") is None
+
+
+def test_chapter_heading_directly_followed_by_its_first_article_is_a_section() -> None:
+    text = "第一章 总则\n第一条 为了规范管理，制定本办法。\n本办法由市政府解释。\n第二条 本办法自发布之日起施行。\n"
+    parsed = parse_text(text, name="t.txt")
+    assert (parsed.sections, parsed.articles) == (1, 2)
+    assert [u.label for u in parsed.units] == ["第一条", "第二条"]

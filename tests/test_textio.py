@@ -43,7 +43,7 @@ def test_binary_file_gives_one_line_decode_error_naming_the_file(tmp_path) -> No
 
 
 def test_png_bytes_are_refused() -> None:
-    with pytest.raises(DecodeError, match="x.png"):
+    with pytest.raises(DecodeError, match=r"x\.png"):
         decode_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", name="x.png")
 
 
@@ -64,5 +64,5 @@ def test_invalid_utf8_that_is_valid_gbk_is_read_as_gbk() -> None:
 
 
 def test_missing_file_is_a_corpus_error_naming_it(tmp_path) -> None:
-    with pytest.raises(CorpusError, match="nothere.txt"):
+    with pytest.raises(CorpusError, match=r"nothere\.txt"):
         read_text(tmp_path / "nothere.txt")

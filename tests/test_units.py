@@ -20,7 +20,9 @@ def test_enumeration_comma_inside_one_unit_name_is_kept() -> None:
 
 
 def test_note_with_an_explanation_after_responsible_keeps_only_units() -> None:
-    (note,) = find_unit_notes("（省科技厅，各市、县政府，雄安新区管委会按职责分工负责。以下均需各市县政府负责，不再列出）")
+    (note,) = find_unit_notes(
+        "（省科技厅，各市、县政府，雄安新区管委会按职责分工负责。以下均需各市县政府负责，不再列出）"
+    )
     assert note.responsible == ("省科技厅", "各市、县政府", "雄安新区管委会")
 
 

@@ -151,3 +151,22 @@ def stop_shared() -> None:
     server = _shared.pop("server", None)
     if server is not None:
         server.stop()
+
+
+def session_server(request, tmp_path_factory) -> Server:
+    """The shared server for a module-scoped fixture; its data folder lives for the whole session
+    (POLICYQA_TEST_DATA_DIR reuses a folder across runs) and it stops when pytest ends."""
+    base = tmp_path_factory.getbasetemp()
+    data_dir = Path(os.environ.get("POLICYQA_TEST_DATA_DIR") or base / "policyqa-data")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if "server" not in _shared:
+        request.config.add_cleanup(stop_shared)
+    return shared_server(data_dir, base)
+
+
+def screenshot_dir(tmp_path_factory) -> Path:
+    """Where browser tests save screenshots for review: $POLICYQA_SCREENSHOT_DIR, else a tmp folder."""
+    folder = os.environ.get("POLICYQA_SCREENSHOT_DIR")
+    path = Path(folder) if folder else tmp_path_factory.getbasetemp() / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -29,7 +29,7 @@ CONCURRENCY_LIMIT = 4  # answering is CPU-bound and short; 2 cores serve ~4 at a
 def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
     """The chat over an opened PolicyQA service (shared, read-only) and a feedback log."""
     handlers = ChatHandlers(qa, feedback)
-    documents = qa.corpus.documents
+    documents = sorted(qa.corpus.documents, key=lambda d: d.level is not Level.NATIONAL)  # national first
     doc_choices = [(_doc_choice_label(d), d.id) for d in documents]
     level_choices = [(render.LEVEL_LABELS[level], level.value) for level in Level
                      if any(d.level is level for d in documents)]
@@ -49,7 +49,7 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
                         chatbot = gr.Chatbot(
                             elem_id="chat",
                             show_label=False,
-                            height=520,
+                            height=470,
                             buttons=[],
                             latex_delimiters=[],
                             placeholder="<b>您好！</b>请在下方输入问题，或点一个示例问题。答案中的 [n] 可点开对应条款原文。",
@@ -65,8 +65,8 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
                             )
                             ask = gr.Button("提问", elem_id="ask", variant="primary", scale=1, min_width=80)
                             clear = gr.Button("新对话", elem_id="new-chat", scale=1, min_width=80)
-                        gr.HTML('<div class="examples-label">试试这些问题：</div>', container=False)
                         with gr.Row(elem_classes="example-row"):
+                            gr.HTML('<span class="examples-label">试试：</span>', min_width=0, scale=0)
                             example_buttons = [
                                 (gr.Button(text, size="sm", elem_classes="example-question",
                                            elem_id=f"example-{i}"), text)
@@ -121,6 +121,8 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
         )
         for component in filters:
             component.change(handlers.filter_summary, filters, filter_note, queue=False, api_visibility="private")
+        chatbot.clear(lambda: ((), render.sources_panel([]), "", ""), None, [turns, sources, export_md, export_plain],
+                      queue=False, api_visibility="private")
         chatbot.like(handlers.record_feedback, [turns], None, api_visibility="private")
         sources.click(handlers.open_source, [turns], [tabs, viewer_doc, document_view], api_visibility="private")
         viewer_doc.input(handlers.show_document, viewer_doc, document_view, api_visibility="private")

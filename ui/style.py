@@ -15,7 +15,8 @@ CSS = """
 .doc-chip b { color: var(--color-accent); margin-right: 2px; }
 .example-row { gap: 8px !important; flex-wrap: wrap; }
 .example-row button { flex: 0 1 auto !important; min-width: 0 !important; font-weight: normal; }
-.examples-label { font-size: .9rem; color: var(--body-text-color-subdued); padding-top: 6px; }
+.example-row { align-items: center; }
+.examples-label { font-size: .9rem; color: var(--body-text-color-subdued); white-space: nowrap; }
 .badge { display: inline-block; border-radius: 4px; padding: 0 6px; margin-right: 6px; font-size: .8rem;
   line-height: 1.6; border: 1px solid transparent; white-space: nowrap; }
 .badge-level { background: #e0ecff; color: #1d4ed8; }

@@ -16,15 +16,21 @@ _KIND_NAMES = {ClauseKind.PREAMBLE: "序言", ClauseKind.CLOSING: "落款"}
 # Runs in the browser when the viewer loads: outline links scroll the text, and a new document
 # (or a new cited clause) is scrolled so the highlighted clause is in view.
 VIEWER_JS = """
+let timers = [];
+const cancel = () => { timers.forEach(clearTimeout); timers = []; };
 const scrollToFocus = () => {
   const target = element.querySelector('.focus-clause');
   if (target && target.offsetParent !== null) target.scrollIntoView({block: 'center'});
 };
-const settle = () => [0, 120, 400, 900].forEach((ms) => setTimeout(scrollToFocus, ms));
+// The tab may still be hidden or laying out when the value arrives: try again a few times,
+// unless the reader has started moving around the document.
+const settle = () => { cancel(); timers = [0, 120, 400, 900].map((ms) => setTimeout(scrollToFocus, ms)); };
+element.addEventListener('wheel', cancel, {passive: true});
 element.addEventListener('click', (event) => {
   const link = event.target.closest('[data-target]');
   if (!link) return;
   event.preventDefault();
+  cancel();
   const target = element.querySelector('#' + CSS.escape(link.dataset.target));
   if (target) target.scrollIntoView({block: 'start', behavior: 'smooth'});
 });

@@ -1,0 +1,28 @@
+"""The embedding model named by the settings: resolved (and built on first use) under the data dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from index.embedder import Embedder
+
+Progress = Callable[..., Any]
+
+
+def load_embedder(settings: Settings, progress: Progress | None = None) -> Embedder:
+    from index.embedder import SentenceTransformerEmbedder
+    from index.models import resolve_model
+
+    return SentenceTransformerEmbedder(resolve_model(settings.model, settings.models_dir, progress=progress))
+
+
+def build_model(settings: Settings, progress: Progress | None = None) -> Path:
+    """Assemble the offline default model now (otherwise done on first use); its folder."""
+    from index.models import resolve_model
+
+    return resolve_model(settings.model or DEFAULT_MODEL, settings.models_dir, progress=progress).path
