@@ -43,11 +43,9 @@ class EmbeddingCache:
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.keys):
-            raise ValueError(f"an embedding cache needs one vector per key; got {len(self.keys)} keys and shape {self.vectors.shape}.")
-
-    @classmethod
-    def empty(cls, dimension: int) -> EmbeddingCache:
-        return cls((), np.empty((0, dimension), dtype=np.float32))
+            raise ValueError(
+                f"an embedding cache needs one vector per key; got {len(self.keys)} keys and shape {self.vectors.shape}."
+            )
 
     def save(self, folder: str | os.PathLike[str]) -> None:
         folder = Path(folder)

@@ -82,7 +82,9 @@ class Manifest:
         try:
             data: Any = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise IndexStateError(f"the index folder {folder} has no {MANIFEST_NAME}; it is incomplete, {REBUILD}.") from None
+            raise IndexStateError(
+                f"the index folder {folder} has no {MANIFEST_NAME}; it is incomplete, {REBUILD}."
+            ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise IndexStateError(f"the index manifest {path} is unreadable ({error}); {REBUILD}.") from error
         if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -111,5 +113,6 @@ class Manifest:
                 raise IndexStateError(f"the index file {path} is unreadable ({error}); {REBUILD}.") from error
             if actual != self.files[name]:
                 raise IndexStateError(
-                    f"the index file {path} is damaged or truncated (its checksum does not match the manifest); {REBUILD}."
+                    f"the index file {path} is damaged or truncated (its checksum does not match the manifest); "
+                    f"{REBUILD}."
                 )

@@ -125,7 +125,8 @@ def load_index(
     for attempt in range(2):
         build_id = _read_pointer(root)
         try:
-            return _load_version(root, root / VERSIONS_DIR / build_id, embedder, expected_corpus_hash, fusion, tokenizer_cache_dir)
+            folder = root / VERSIONS_DIR / build_id
+            return _load_version(root, folder, embedder, expected_corpus_hash, fusion, tokenizer_cache_dir)
         except IndexStateError:
             # A build that finished while we read may have removed the version we started on: retry once.
             if attempt == 0 and _pointer_or_none(root) not in (None, build_id):
@@ -249,7 +250,12 @@ def _library_versions() -> dict[str, str]:
     import jieba
     import numpy
 
-    return {"bm25s": bm25s.__version__, "faiss": faiss.__version__, "jieba": jieba.__version__, "numpy": numpy.__version__}
+    return {
+        "bm25s": bm25s.__version__,
+        "faiss": faiss.__version__,
+        "jieba": jieba.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 def build_index(

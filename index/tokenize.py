@@ -1,4 +1,7 @@
-"""Word tokens for BM25: jieba segmentation with its own dictionary instance, lowercased, no punctuation or stopwords."""
+"""Tokens for BM25: jieba words from a dictionary instance of its own, plus CJK character bigrams.
+
+Lowercased; punctuation, whitespace and stopwords dropped.
+"""
 
 from __future__ import annotations
 
@@ -131,8 +134,13 @@ def prefix_dict_cache_file(cache_dir: str | os.PathLike[str]) -> Path:
     """Where the jieba prefix dictionary is cached in cache_dir, per jieba version and dictionary size."""
     import jieba
 
-    dict_size = Path(jieba.get_module_res(jieba.DEFAULT_DICT_NAME).name).stat().st_size
+    dict_size = (Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME).stat().st_size
     return Path(cache_dir) / f"prefix-dict-jieba{jieba.__version__}-{dict_size}.pickle"
+
+
+def _owned_by_me(path: Path) -> bool:
+    # A pickle runs code when read: never read one another user could have planted.
+    return not hasattr(os, "getuid") or path.stat().st_uid == os.getuid()
 
 
 @functools.lru_cache(maxsize=4)
@@ -140,13 +148,13 @@ def _prefix_dict(cache_dir: Path) -> tuple[dict[str, int], int]:
     """jieba's default prefix dictionary (FREQ, total), read once per process; callers must copy FREQ.
 
     jieba's own cache is a marshal file that takes about 1 s to read; the same pair as a pickle takes
-    about 0.25 s, so it is kept in cache_dir, read only when this user owns it.
+    about 0.25 s, so that is what cache_dir keeps.
     """
     import jieba
 
     cache_file = prefix_dict_cache_file(cache_dir)
     try:
-        if cache_file.is_file() and cache_file.stat().st_uid == os.getuid():
+        if cache_file.is_file() and _owned_by_me(cache_file):
             with cache_file.open("rb") as handle:
                 freq, total = pickle.load(handle)
             if isinstance(freq, dict) and isinstance(total, int):

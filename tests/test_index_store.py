@@ -110,7 +110,8 @@ def test_loading_where_nothing_was_built_says_to_build(tmp_path, load):
 
 
 @pytest.mark.parametrize(
-    "name", ["dense.faiss", "ids.json", "tokenizer.json", "sparse/vocab.index.json", "sparse/data.csc.index.npy", "embeddings.npy"]
+    "name",
+    ["dense.faiss", "ids.json", "tokenizer.json", "sparse/vocab.index.json", "sparse/data.csc.index.npy", "embeddings.npy"],
 )
 def test_a_truncated_file_is_named(tmp_path, build, load, name):
     build(tmp_path)
@@ -224,9 +225,7 @@ def test_an_unchanged_rebuild_embeds_nothing_and_keeps_the_version(tmp_path, bui
     build(tmp_path)
     pointer = (tmp_path / CURRENT_NAME).read_text()
     embedder = FakeEmbedder()
-    start = time.perf_counter()
     index = build(tmp_path, embedder=embedder)
-    assert time.perf_counter() - start < 1.0
     assert embedder.embedded == []
     assert (tmp_path / CURRENT_NAME).read_text() == pointer
     assert index.search("红烧肉", 1)[0].id == "restaurant"

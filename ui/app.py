@@ -66,7 +66,7 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
                             ask = gr.Button("提问", elem_id="ask", variant="primary", scale=1, min_width=80)
                             clear = gr.Button("新对话", elem_id="new-chat", scale=1, min_width=80)
                         with gr.Row(elem_classes="example-row"):
-                            gr.HTML('<span class="examples-label">试试：</span>', min_width=0, scale=0)
+                            gr.HTML('<span class="examples-label">试试：</span>', elem_id="examples-label", min_width=0)
                             example_buttons = [
                                 (gr.Button(text, size="sm", elem_classes="example-question",
                                            elem_id=f"example-{i}"), text)

@@ -20,11 +20,11 @@ from rag.export import answer_to_markdown, answer_to_plain
 from rag.feedback import FeedbackLog, Rating
 from rag.filters import Filters
 from rag.results import Answer, Citation
+from rag.service import MAX_QUESTION_CHARS
 from ui import render, viewer
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 500
 STREAM_STEPS = 12
 STREAM_DELAY_S = 0.03
 THINKING = "正在检索相关条款……"

@@ -186,7 +186,13 @@ def sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
     """Sources of every answered question (turn number, question, answer), newest first; older turns
     folded but still reachable from their [n] links."""
     if not turns:
-        return '<div class="sources-empty">提问后，这里会列出答案所引用条款的原文和出处。</div>'
+        return (
+            '<div class="sources-empty"><p>提问后，这里会列出答案所引用条款的原文和出处。</p>'
+            '<ul class="howto"><li>答案中的 <b>[n]</b> 可跳到对应来源卡片</li>'
+            "<li>来源卡片上点 <b>查看原文</b>，在全文中定位并高亮该条款</li>"
+            "<li><b>筛选检索范围</b> 可只查某些文件、层级、地区，或排除征求意见稿</li>"
+            "<li><b>复制到报告</b> 给出带完整出处的 Markdown 或纯文本</li></ul></div>"
+        )
     sections = []
     latest = max(number for number, _, _ in turns)
     for number, question, answer in sorted(turns, key=lambda t: t[0], reverse=True):

@@ -16,6 +16,7 @@ CSS = """
 .example-row { gap: 8px !important; flex-wrap: wrap; }
 .example-row button { flex: 0 1 auto !important; min-width: 0 !important; font-weight: normal; }
 .example-row { align-items: center; }
+#examples-label { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
 .examples-label { font-size: .9rem; color: var(--body-text-color-subdued); white-space: nowrap; }
 .badge { display: inline-block; border-radius: 4px; padding: 0 6px; margin-right: 6px; font-size: .8rem;
   line-height: 1.6; border: 1px solid transparent; white-space: nowrap; }
@@ -27,6 +28,8 @@ CSS = """
 .doc-number { font-size: .85rem; color: var(--body-text-color-subdued); }
 .doc-number .unknown { font-style: italic; }
 .sources-empty, .viewer-empty { color: var(--body-text-color-subdued); padding: 24px 8px; text-align: center; }
+.sources-empty ul.howto { text-align: left; display: inline-block; margin: 8px auto 0; line-height: 1.9;
+  font-size: .9rem; }
 .turn-title { font-weight: 600; margin: 4px 0; }
 .turn-heading { font-size: .85rem; color: var(--body-text-color-subdued); margin-bottom: 6px; }
 details.turn-sources { margin-top: 10px; border-top: 1px dashed var(--border-color-primary); padding-top: 6px; }
