@@ -10,6 +10,7 @@ normalisation table exactly instead of approximating it with NFKC.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -68,29 +69,30 @@ def _offset(unit: int) -> int:
 def _double_array(trie: dict) -> np.ndarray:
     """Place the trie in a darts-clone double array: children of a node at p sit at base ^ label."""
     units: list[int] = [0]
-    used = bytearray(b"\x01")
+    used = bytearray(1024)  # kept at least 512 free units past the last used one
+    used[0] = 1
     used_bases: set[int] = set()
     first_free = 1
-    queue: list[tuple[int, dict]] = [(0, trie)]
+    queue: deque[tuple[int, dict]] = deque([(0, trie)])
     while queue:
-        pos, node = queue.pop(0)
+        pos, node = queue.popleft()
         labels = sorted(0 if label is None else label for label in node)
         free = first_free
         while True:
             base = free ^ labels[0]
             slots = [base ^ label for label in labels]
-            if len(used) <= max(slots):
-                grow = max(slots) + 1 - len(used)
-                used.extend(bytes(grow))
-                units.extend([0] * grow)
             if base != pos and base not in used_bases and not any(used[s] for s in slots):
                 break
-            free = _next_free(used, free + 1)
-        offset = pos ^ base
-        if offset >= _MAX_OFFSET:
+            free = used.find(0, free + 1)
+        if pos ^ base >= _MAX_OFFSET:
             raise ValueError("normalisation table too large for an unshifted double-array offset")
-        units[pos] |= offset << 10
+        units[pos] |= (pos ^ base) << 10
         used_bases.add(base)
+        end = max(slots) + 1
+        if end > len(units):
+            units.extend([0] * (end - len(units)))
+        if end + 512 > len(used):
+            used.extend(bytes(end + 512 - len(used)))
         for slot in slots:
             used[slot] = 1
         for label, child in node.items():
@@ -101,14 +103,9 @@ def _double_array(trie: dict) -> np.ndarray:
                 units[base ^ label] = label
                 queue.append((base ^ label, child))
         # A free unit that is already some node's base can only stay a hole; skip past it.
-        first_free = _next_free(used, first_free)
+        first_free = used.find(0, first_free)
         while first_free in used_bases:
-            first_free = _next_free(used, first_free + 1)
+            first_free = used.find(0, first_free + 1)
     # Readers index base ^ byte without a bounds check, so pad to whole 256-unit blocks.
     padded = -(-len(units) // 256) * 256
     return np.array(units + [0] * (padded - len(units)), dtype=np.uint32)
-
-
-def _next_free(used: bytearray, start: int) -> int:
-    found = used.find(0, start)
-    return len(used) if found < 0 else found

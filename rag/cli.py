@@ -18,7 +18,7 @@ from rag.settings import Settings
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 PROG = "policy-rag"
-COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search")
+COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search", "rag.cli_serve")
 
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:

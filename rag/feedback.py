@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ def feedback_record(
     answer: Answer, rating: Rating | str, *, comment: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """What one rating stores: question, answer text, citations (clause ids and strings), rating, time."""
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     record: dict[str, Any] = {
         "timestamp": moment.isoformat(timespec="seconds"),
         "rating": Rating(rating).value,

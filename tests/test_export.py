@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ui_support import DRAFT, DRAFT_CLAUSE, NATIONAL, TALENT, answer
+
 from rag.export import answer_to_markdown, answer_to_plain, citation_label
 from rag.results import Citation, ComparisonRow
-from ui_support import DRAFT, DRAFT_CLAUSE, NATIONAL, TALENT, answer
 
 
 def test_markdown_has_question_answer_and_full_citation_with_verbatim_quote():

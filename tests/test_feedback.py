@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from ui_support import TALENT, answer
 
 from rag.feedback import FeedbackLog, Rating, feedback_record, read_feedback
-from ui_support import TALENT, answer
 
 
 def test_record_holds_question_answer_citations_rating_and_time():
-    moment = datetime(2024, 5, 1, 8, 30, tzinfo=timezone.utc)
+    moment = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
     record = feedback_record(answer(), "up", now=moment)
     assert record["question"] == "外籍人才工作许可年龄能放宽到多少岁？"
     assert record["answer"] == "工作许可年龄可放宽至65岁[1]。"

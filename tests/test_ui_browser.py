@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
+from ui_support import screenshot_dir, session_server
 
 from rag.corpus import load_corpus
 from rag.feedback import read_feedback
 from rag.settings import Settings
-from ui_support import screenshot_dir, session_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

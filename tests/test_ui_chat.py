@@ -6,18 +6,28 @@ The service here is a stand-in; what is under test is the UI's handling, not ret
 from __future__ import annotations
 
 import warnings
+from itertools import pairwise
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
+from ui_support import DRAFT, NATIONAL, NATIONAL_CLAUSES, NATIONAL_TEXT, TALENT, answer
 
 from rag.documents import Level
 from rag.errors import QuestionError
 from rag.feedback import FeedbackLog
 from rag.filters import Filters
-from ui.chat import (FAILED, MAX_QUESTION_CHARS, ChatHandlers, Turn, build_filters, chat_messages, find_citation,
-                     question_problem, stream_prefixes)
-from ui_support import DRAFT, NATIONAL, NATIONAL_CLAUSES, NATIONAL_TEXT, TALENT, answer
+from ui.chat import (
+    FAILED,
+    MAX_QUESTION_CHARS,
+    ChatHandlers,
+    Turn,
+    build_filters,
+    chat_messages,
+    find_citation,
+    question_problem,
+    stream_prefixes,
+)
 
 
 class StandInService:
@@ -33,8 +43,8 @@ class StandInService:
             clauses_of=lambda doc_id: NATIONAL_CLAUSES,
         )
 
-    def ask(self, question, history=(), filters=Filters()):
-        self.calls.append((question, list(history), filters))
+    def ask(self, question, history=(), filters=None):
+        self.calls.append((question, list(history), filters or Filters()))
         if self.raises:
             raise self.raises
         return answer("工作许可年龄可放宽至65岁[1]。第二句。第三句。", question=question)
@@ -71,7 +81,7 @@ def test_answer_streams_then_fills_sources_and_exports(handlers):
     chats = [u[1] for u in updates]
     assert "正在检索" in chats[0][-1]["content"]
     streamed = [c[-1]["content"] for c in chats[1:]]
-    assert len(streamed) >= 2 and all(a != b for a, b in zip(streamed, streamed[1:]))
+    assert len(streamed) >= 2 and all(a != b for a, b in pairwise(streamed))
     box, chat, turns, sources, markdown, plain = updates[-1]
     assert box == ""
     assert turns[-1].question == "外籍人才年龄？" and turns[-1].answer is not None
@@ -104,7 +114,7 @@ def test_stream_prefixes_grow_to_the_full_text():
     text = "一。二。三。四。"
     prefixes = stream_prefixes(text, steps=3)
     assert prefixes[-1] == text and len(prefixes) <= 3
-    assert all(b.startswith(a) for a, b in zip(prefixes, prefixes[1:]))
+    assert all(b.startswith(a) for a, b in pairwise(prefixes))
     assert stream_prefixes("") == [""]
 
 
@@ -138,7 +148,7 @@ def test_feedback_is_stored_for_the_rated_answer(handlers):
 
 def test_open_source_shows_the_clause_in_the_viewer(handlers):
     turns = run(handlers, "外籍人才年龄？")[-1][2]
-    tabs, doc_id, html = handlers.open_source(turns, gr.EventData(None, {"turn": 1, "n": 1}))
+    _, doc_id, html = handlers.open_source(turns, gr.EventData(None, {"turn": 1, "n": 1}))
     assert doc_id == NATIONAL.id and 'class="focus-clause"' in html
     assert isinstance(handlers.open_source(turns, gr.EventData(None, {"turn": 5, "n": 1}))[2], type(gr.skip()))
 

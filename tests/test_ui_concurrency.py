@@ -12,7 +12,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from ui_support import session_server
 
 pytestmark = pytest.mark.slow
@@ -43,7 +42,7 @@ def ask(url: str, question: str):
 
     client = Client(url, verbose=False)
     started = time.monotonic()
-    box, chat, sources, markdown, plain = client.predict(question, *NO_FILTERS, api_name="/ask")
+    _box, chat, sources, markdown, _plain = client.predict(question, *NO_FILTERS, api_name="/ask")
     return time.monotonic() - started, chat, sources, markdown
 
 

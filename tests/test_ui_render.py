@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ui_support import (
+    DERIVED,
+    DRAFT,
+    DRAFT_CLAUSE,
+    NATIONAL,
+    NATIONAL_CLAUSES,
+    NATIONAL_TEXT,
+    TALENT,
+    answer,
+)
+
 from rag.results import Citation, ComparisonRow
 from ui import render, viewer
-from ui_support import (DERIVED, DRAFT, DRAFT_CLAUSE, NATIONAL, NATIONAL_CLAUSES, NATIONAL_TEXT, TALENT,
-                        answer)
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -12,6 +12,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from rag.clauses import Clause, ClauseKind
 from rag.documents import Document, Level, Status
 from rag.results import Answer, Citation, ComparisonRow
@@ -154,10 +156,17 @@ def stop_shared() -> None:
 
 
 def session_server(request, tmp_path_factory) -> Server:
-    """The shared server for a module-scoped fixture; its data folder lives for the whole session
-    (POLICYQA_TEST_DATA_DIR reuses a folder across runs) and it stops when pytest ends."""
+    """The shared server for a module-scoped fixture; it stops when pytest ends.
+
+    Its data folder (model and index) is, in order: a session fixture `policyqa_data_dir` if a
+    conftest defines one (to share the build with other tests), $POLICYQA_TEST_DATA_DIR (to reuse a
+    build across runs), or one folder in this session's tmp directory.
+    """
     base = tmp_path_factory.getbasetemp()
-    data_dir = Path(os.environ.get("POLICYQA_TEST_DATA_DIR") or base / "policyqa-data")
+    try:
+        data_dir = Path(request.getfixturevalue("policyqa_data_dir"))
+    except pytest.FixtureLookupError:
+        data_dir = Path(os.environ.get("POLICYQA_TEST_DATA_DIR") or base / "policyqa-data")
     data_dir.mkdir(parents=True, exist_ok=True)
     if "server" not in _shared:
         request.config.add_cleanup(stop_shared)

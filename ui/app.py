@@ -20,7 +20,7 @@ EXAMPLES = (
     ("数字", "到2025年，河北省级以上高新区数量要达到多少家？"),
     ("对比", "河北、江苏和四川对高新区的考核评价分别有什么安排？"),
     ("部门", "四川推动“一区多园”、整合托管产业园区，牵头单位是哪个？"),
-    ("English", "Can a national high-tech zone apply to set up a comprehensive bonded zone?"),
+    ("English", "Can a national high-tech zone apply to expand its area?"),
 )
 
 CONCURRENCY_LIMIT = 4  # answering is CPU-bound and short; 2 cores serve ~4 at a time, the rest queue
@@ -43,60 +43,58 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
             elem_id="header",
         )
         with gr.Tabs(elem_id="main-tabs") as tabs:
-            with gr.Tab("问答", id="chat", elem_id="tab-chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=420):
-                        chatbot = gr.Chatbot(
-                            elem_id="chat",
+            with gr.Tab("问答", id="chat", elem_id="tab-chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=420):
+                    chatbot = gr.Chatbot(
+                        elem_id="chat",
+                        show_label=False,
+                        height=470,
+                        buttons=[],
+                        latex_delimiters=[],
+                        placeholder="<b>您好！</b>请在下方输入问题，或点一个示例问题。答案中的 [n] 可点开对应条款原文。",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            elem_id="question",
                             show_label=False,
-                            height=470,
-                            buttons=[],
-                            latex_delimiters=[],
-                            placeholder="<b>您好！</b>请在下方输入问题，或点一个示例问题。答案中的 [n] 可点开对应条款原文。",
+                            placeholder=f"输入问题（{MAX_QUESTION_CHARS} 字以内），按回车提问",
+                            lines=1,
+                            max_lines=4,
+                            scale=8,
                         )
+                        ask = gr.Button("提问", elem_id="ask", variant="primary", scale=1, min_width=80)
+                        clear = gr.Button("新对话", elem_id="new-chat", scale=1, min_width=80)
+                    with gr.Row(elem_classes="example-row"):
+                        gr.HTML('<span class="examples-label">试试：</span>', elem_id="examples-label", min_width=0)
+                        example_buttons = [
+                            (gr.Button(text, size="sm", elem_classes="example-question",
+                                       elem_id=f"example-{i}"), text)
+                            for i, (_, text) in enumerate(EXAMPLES)
+                        ]
+                    with gr.Accordion("筛选检索范围", open=False, elem_id="filters"):
+                        doc_filter = gr.CheckboxGroup(doc_choices, label="文件（不选即全部）", elem_id="filter-docs")
                         with gr.Row():
-                            question = gr.Textbox(
-                                elem_id="question",
-                                show_label=False,
-                                placeholder=f"输入问题（{MAX_QUESTION_CHARS} 字以内），按回车提问",
-                                lines=1,
-                                max_lines=4,
-                                scale=8,
-                            )
-                            ask = gr.Button("提问", elem_id="ask", variant="primary", scale=1, min_width=80)
-                            clear = gr.Button("新对话", elem_id="new-chat", scale=1, min_width=80)
-                        with gr.Row(elem_classes="example-row"):
-                            gr.HTML('<span class="examples-label">试试：</span>', elem_id="examples-label", min_width=0)
-                            example_buttons = [
-                                (gr.Button(text, size="sm", elem_classes="example-question",
-                                           elem_id=f"example-{i}"), text)
-                                for i, (_, text) in enumerate(EXAMPLES)
-                            ]
-                        with gr.Accordion("筛选检索范围", open=False, elem_id="filters"):
-                            doc_filter = gr.CheckboxGroup(doc_choices, label="文件（不选即全部）", elem_id="filter-docs")
-                            with gr.Row():
-                                level_filter = gr.CheckboxGroup(level_choices, label="层级", elem_id="filter-levels")
-                                region_filter = gr.CheckboxGroup(region_choices, label="地区", elem_id="filter-regions")
-                            drafts_filter = gr.Checkbox(True, label="包含征求意见稿", elem_id="filter-drafts")
-                            filter_note = gr.HTML(handlers.filter_summary([], [], [], True), elem_id="filter-summary")
-                        with gr.Accordion("复制到报告", open=False, elem_id="export"):
-                            with gr.Tabs():
-                                with gr.Tab("Markdown"):
-                                    export_md = gr.Textbox(label="Markdown", lines=8, max_lines=20,
-                                                           interactive=False, buttons=["copy"], elem_id="export-md")
-                                with gr.Tab("纯文本"):
-                                    export_plain = gr.Textbox(label="纯文本", lines=8, max_lines=20,
-                                                              interactive=False, buttons=["copy"],
-                                                              elem_id="export-plain")
-                    with gr.Column(scale=2, min_width=360):
-                        sources = gr.HTML(
-                            render.sources_panel([]),
-                            elem_id="sources",
-                            js_on_load=style.SOURCES_JS,
-                            max_height=760,
-                            container=True,
-                            padding=True,
-                        )
+                            level_filter = gr.CheckboxGroup(level_choices, label="层级", elem_id="filter-levels")
+                            region_filter = gr.CheckboxGroup(region_choices, label="地区", elem_id="filter-regions")
+                        drafts_filter = gr.Checkbox(True, label="包含征求意见稿", elem_id="filter-drafts")
+                        filter_note = gr.HTML(handlers.filter_summary([], [], [], True), elem_id="filter-summary")
+                    with gr.Accordion("复制到报告", open=False, elem_id="export"), gr.Tabs():
+                        with gr.Tab("Markdown"):
+                            export_md = gr.Textbox(label="Markdown", lines=8, max_lines=20,
+                                                   interactive=False, buttons=["copy"], elem_id="export-md")
+                        with gr.Tab("纯文本"):
+                            export_plain = gr.Textbox(label="纯文本", lines=8, max_lines=20,
+                                                      interactive=False, buttons=["copy"],
+                                                      elem_id="export-plain")
+                with gr.Column(scale=2, min_width=360):
+                    sources = gr.HTML(
+                        render.sources_panel([]),
+                        elem_id="sources",
+                        js_on_load=style.SOURCES_JS,
+                        max_height=760,
+                        container=True,
+                        padding=True,
+                    )
             with gr.Tab("原文阅读", id="viewer", elem_id="tab-viewer"):
                 with gr.Row():
                     viewer_doc = gr.Dropdown(doc_choices, value=None, label="选择文件", elem_id="viewer-doc", scale=4)
