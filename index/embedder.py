@@ -145,9 +145,7 @@ def _load(spec: ModelSpec, threads: int) -> Any:
     torch.set_num_threads(threads)
     try:
         with _quiet_transformers():
-            return SentenceTransformer(
-                str(spec.path), device="cpu", local_files_only=True, trust_remote_code=False
-            )
+            return SentenceTransformer(str(spec.path), device="cpu", local_files_only=True, trust_remote_code=False)
     except Exception as exc:  # sentence-transformers raises many kinds; all mean "cannot load"
         raise ModelError(
             f"cannot load embedding model {spec.model_id} from {spec.path}: {type(exc).__name__}: {exc}. "

@@ -117,14 +117,21 @@ class HybridIndex:
         progress: Progress | None = None,
         batch_size: int = 32,
         tokenizer_cache_dir: str | os.PathLike[str] | None = None,
+        keyword_texts: Sequence[str] | None = None,
     ) -> HybridIndex:
-        """Embed (unless vectors, one row per item, are given) and tokenise the items, in memory."""
+        """Embed (unless vectors, one row per item, are given) and tokenise the items, in memory.
+
+        keyword_texts, one per item, is what BM25 indexes instead of the item's text, e.g. a heading
+        plus the passage where only the passage itself is embedded.
+        """
         ids, texts = check_items(items)
+        if keyword_texts is not None and len(keyword_texts) != len(ids):
+            raise ValueError(f"got {len(keyword_texts)} keyword texts for {len(ids)} items; pass one per item.")
         if vectors is None:
             vectors, _ = embed_with_cache(texts, embedder, batch_size=batch_size, progress=progress)
         tokenizer = JiebaTokenizer(tokenizer_config, cache_dir=tokenizer_cache_dir)
         dense = DenseIndex.build(ids, as_vectors(vectors, embedder.dimension, "document vectors"), kind=dense_kind)
-        sparse = SparseIndex.build(ids, texts, tokenizer)
+        sparse = SparseIndex.build(ids, list(keyword_texts) if keyword_texts is not None else texts, tokenizer)
         return cls(dense, sparse, embedder, fusion)
 
     @property

@@ -45,7 +45,7 @@ def resolve_model(name: str, models_dir: Path, progress: Progress | None = None)
     setting = (name or "").strip()
     if not setting:
         raise ModelError(f'no embedding model is set; set it to "{DEFAULT}", a model folder, or a hub id')
-    if setting == DEFAULT:
+    if setting.lower() == DEFAULT:
         return _default_spec(Path(models_dir), progress)
     path = Path(setting).expanduser()
     if path.exists() or _looks_like_path(setting):
@@ -80,8 +80,9 @@ def _folder_spec(setting: str, path: Path) -> ModelSpec:
     from index.default_model import MANIFEST, check_assembled_folder
 
     if not path.is_dir():
+        problem = "is a file, not a folder" if path.exists() else "does not exist"
         raise ModelError(
-            f"embedding model folder {path.absolute()} does not exist; set the model to an existing folder, "
+            f"embedding model folder {path.absolute()} {problem}; set the model to a model folder, "
             f'a hub id already in the local cache, or "{DEFAULT}"'
         )
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():

@@ -271,8 +271,12 @@ def build_index(
     batch_size: int = 32,
     force: bool = False,
     tokenizer_cache_dir: str | os.PathLike[str] | None = None,
+    keyword_texts: Sequence[str] | None = None,
 ) -> HybridIndex:
     """Make the index at root match items, embedding only texts the version in use has no vector for.
+
+    keyword_texts (one per item) is what BM25 indexes instead of the item texts; the caller's
+    corpus_hash must cover them.
 
     corpus_hash is the caller's fingerprint of whatever produced the items. When corpus, model, tokenizer
     settings and dense kind are unchanged and the files are intact, the index in use is loaded and
@@ -291,7 +295,7 @@ def build_index(
         vectors, cache = embed_with_cache(texts, embedder, cache, batch_size=batch_size, progress=progress)
         index = HybridIndex.build(
             items, embedder, config, vectors=vectors, dense_kind=dense_kind, fusion=fusion,
-            tokenizer_cache_dir=tokenizer_cache_dir,
+            tokenizer_cache_dir=tokenizer_cache_dir, keyword_texts=keyword_texts,
         )
 
         build_id = _new_build_id()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.passages import Passage, build_passages, passage_text
+from rag.passages import Passage, build_passages, keyword_text, passage_text
 
 if TYPE_CHECKING:
     from index.embedder import Embedder
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from index.tokenize import TokenizerConfig
     from rag.corpus import Corpus
 
-PASSAGE_SCHEME = "sentences-v1"
+PASSAGE_SCHEME = "sentences-v2"
 """Part of the index fingerprint: change it when passages_of or passage_text change."""
 TERMS_FILE = "terms.txt"
 
@@ -28,6 +28,7 @@ Progress = Callable[..., Any]
 class IndexInputs:
     passages: tuple[Passage, ...]
     items: tuple[tuple[str, str], ...]
+    keyword_texts: tuple[str, ...]
     fingerprint: str
     tokenizer: TokenizerConfig
 
@@ -45,14 +46,14 @@ def index_inputs(corpus: Corpus, corpus_dir: Path) -> IndexInputs:
     from index.tokenize import TokenizerConfig
 
     passages = tuple(build_passages(corpus.clauses))
-    items = tuple(
-        (p.id, passage_text(p, corpus.clause(p.clause_id), corpus.document(corpus.clause(p.clause_id).doc_id)))
-        for p in passages
-    )
+    clauses = [corpus.clause(p.clause_id) for p in passages]
+    items = tuple((p.id, passage_text(p, c)) for p, c in zip(passages, clauses))
+    keywords = tuple(keyword_text(p, c, corpus.document(c.doc_id)) for p, c in zip(passages, clauses))
     digest = hashlib.sha256(f"{corpus.content_hash}\n{PASSAGE_SCHEME}".encode())
-    for item_id, text in items:
-        digest.update(f"{item_id}\t{text}\n".encode())
-    return IndexInputs(passages, items, digest.hexdigest(), TokenizerConfig(user_words=policy_terms(corpus_dir)))
+    for (item_id, text), keyword in zip(items, keywords):
+        digest.update(f"{item_id}\t{text}\t{keyword}\n".encode())
+    tokenizer = TokenizerConfig(user_words=policy_terms(corpus_dir))
+    return IndexInputs(passages, items, keywords, digest.hexdigest(), tokenizer)
 
 
 def open_index(
@@ -74,6 +75,7 @@ def open_index(
         inputs.tokenizer,
         progress=progress,
         force=rebuild,
+        keyword_texts=inputs.keyword_texts,
     )
 
 

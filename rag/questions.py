@@ -50,6 +50,12 @@ _COMPARE_CUES = (
     "哪些文件", "几个省", "都提", "都鼓励", "都有", "都要求", "各自", "异同",
     "compare", "difference", "differ", "each province", "both", "all the documents",
 )
+_NATIONAL_VS_PROVINCES = re.compile(r"(国家|国务院|中央)(和|与|及|以及|跟|同)(各|几个|地方|省)|省里|各省|地方(和|与)国家")
+_ASKS_DATE = re.compile(
+    r"哪一天|哪天|什么时候|何时|哪年哪月|日期|发布时间|印发时间|成文时间|落款|\bwhen was\b|\bwhat date\b|\bdate of\b",
+    re.IGNORECASE,
+)
+
 _RESPONSIBLE_CUES = (
     "牵头单位", "参与单位", "哪个部门", "哪些部门", "什么部门", "负责", "牵头", "谁来", "由谁", "谁负责",
     "责任单位", "主管", "lead unit", "which department", "who is responsible", "who leads", "responsible",
@@ -89,6 +95,7 @@ class QuestionAnalysis:
     article_ref: ArticleRef | None
     years: tuple[str, ...]
     is_english: bool
+    asks_date: bool = False
 
     @property
     def names_uncovered_region_only(self) -> bool:
@@ -144,7 +151,7 @@ def _has_any(text: str, cues: Sequence[str]) -> bool:
 def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> Intent:
     if article is not None and article.article is not None and re.search(r"讲|说|内容|规定|what does|say", text.lower()):
         return Intent.ARTICLE
-    if len(regions) >= 2 or _has_any(text, _COMPARE_CUES):
+    if len(regions) >= 2 or _has_any(text, _COMPARE_CUES) or _NATIONAL_VS_PROVINCES.search(text):
         return Intent.COMPARE
     if _has_any(text, _RESPONSIBLE_CUES):
         return Intent.RESPONSIBLE
@@ -165,6 +172,7 @@ def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
         article_ref=article,
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         is_english=is_english(text),
+        asks_date=bool(_ASKS_DATE.search(text)),
     )
 
 

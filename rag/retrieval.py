@@ -14,7 +14,7 @@ import numpy as np
 
 from index.fusion import reciprocal_rank_fusion
 from index.hits import Hit
-from rag.clauses import Clause
+from rag.clauses import Clause, ClauseKind
 from rag.documents import Document
 from rag.filters import Filters
 from rag.normalize import normalize
@@ -25,6 +25,7 @@ from rag.results import ClauseHit
 if TYPE_CHECKING:
     from index.hybrid import HybridIndex
     from rag.corpus import Corpus
+    from rag.crosslingual import EnglishToChinese
 
 Mode = Literal["hybrid", "dense", "sparse"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "sparse")
@@ -49,9 +50,16 @@ class Query:
 class ClauseRetriever:
     """Searches a corpus's clauses through a HybridIndex over their sentence passages."""
 
-    def __init__(self, corpus: Corpus, passages: Sequence[Passage], index: HybridIndex) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        passages: Sequence[Passage],
+        index: HybridIndex,
+        english: EnglishToChinese | None = None,
+    ) -> None:
         self.corpus = corpus
         self.index = index
+        self._english = english
         self._passages = {p.id: p for p in passages}
         self._position_doc = np.array(
             [corpus.clause(self._passages[pid].clause_id).doc_id for pid in index.ids], dtype=object
@@ -63,6 +71,8 @@ class ClauseRetriever:
         analysis = analyse(text, self._regions)
         allowed = tuple(d for d in self.corpus.documents if filters.allows(d))
         named = documents_for_regions(allowed, analysis.regions)
+        if analysis.intent is Intent.COMPARE and len(analysis.regions) < 2:
+            named = ()  # 各省…, 国家和各省…: every document is compared
         return Query(question, text, analysis, named or allowed)
 
     def search(self, question: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid") -> list[ClauseHit]:
@@ -87,11 +97,11 @@ class ClauseRetriever:
         return results
 
     def _search_one(self, query: Query, k: int, mode: Mode, vector: np.ndarray | None) -> list[ClauseHit]:
-        if not query.text or not query.documents:
+        if not query.text.strip() or not query.documents:
             return []
         allowed = np.isin(self._position_doc, [d.id for d in query.documents])
         dense = self._dense_ranking(vector, allowed) if vector is not None else []
-        sparse = self._sparse_ranking(query.text, allowed) if mode != "dense" else []
+        sparse = self._sparse_ranking(self._keywords(query), allowed) if mode != "dense" else []
         if mode == "hybrid":
             fused = reciprocal_rank_fusion((dense, sparse))
         else:
@@ -99,9 +109,17 @@ class ClauseRetriever:
         similarity = {h.id: h.score for h in dense}
         hits = self._clause_hits(fused, similarity)
         hits = self._article_first(query, hits)
+        if query.analysis.asks_date:
+            hits = self._closing_first(query, hits)
         if query.analysis.intent is Intent.COMPARE:
             hits = _interleave_by_document(hits, query.documents)
         return hits[:k]
+
+    def _keywords(self, query: Query) -> str:
+        """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
+        if query.analysis.is_english and self._english is not None:
+            return self._english.translate(query.text)
+        return query.text
 
     def _dense_ranking(self, vector: np.ndarray, allowed: np.ndarray) -> list[Hit]:
         depth = len(self.index)
@@ -162,6 +180,22 @@ class ClauseRetriever:
         ]
         ids = {c.id for c in wanted}
         return first + [h for h in hits if h.clause.id not in ids]
+
+
+    def _closing_first(self, query: Query, hits: list[ClauseHit]) -> list[ClauseHit]:
+        """A question about when a document was issued is answered by its closing (signature and date)."""
+        closings = [
+            c for d in query.documents for c in self.corpus.clauses_of(d.id) if c.kind is ClauseKind.CLOSING
+        ]
+        if not closings or len(query.documents) > 1:
+            return hits
+        top = hits[0].score if hits else 1.0
+        by_id = {h.clause.id: h for h in hits}
+        first = [
+            ClauseHit(c, self.corpus.document(c.doc_id), top + 1.0, by_id[c.id].matched if c.id in by_id else (), 1.0)
+            for c in closings
+        ]
+        return first + [h for h in hits if h.clause.id not in {c.id for c in closings}]
 
 
 def _label_matches(clause: Clause, ref: ArticleRef) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from rag.answer import compose
 from rag.conversation import resolve_followup
 from rag.corpus import Corpus, load_corpus
+from rag.crosslingual import EnglishToChinese, load_cedict_lines
 from rag.errors import QuestionError
 from rag.evidence import years_in
 from rag.filters import Filters
@@ -56,7 +57,8 @@ class PolicyQA:
         embedder = load_embedder(settings, progress)
         inputs = index_inputs(corpus, settings.corpus_dir)
         index = open_index(inputs, settings.index_dir, embedder, rebuild=rebuild, progress=progress)
-        retriever = ClauseRetriever(corpus, inputs.passages, index)
+        english = EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
+        retriever = ClauseRetriever(corpus, inputs.passages, index, english)
         years = frozenset(y for clause in corpus.clauses for y in years_in(clause.normalized))
         return cls(settings, corpus, retriever, years)
 
