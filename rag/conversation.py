@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.questions import REGION_ALIASES, mentioned_regions
+from rag.questions import mentioned_regions, without_regions
 
 _FOLLOWUP_OPENERS = re.compile(
     r"^(那么?|那个|还有|另外|再问|同样|而|and\b|what about\b|how about\b|and what about\b)", re.IGNORECASE
@@ -16,18 +16,11 @@ _SHORT = 14
 _SPOKEN_NAME = {"全国": "国务院"}
 
 
-def _strip_regions(text: str, regions: Sequence[str]) -> str:
-    for region in regions:
-        for alias in sorted(REGION_ALIASES[region], key=len, reverse=True):
-            text = re.sub(re.escape(alias) + r"(省|的)?", "", text, flags=re.IGNORECASE)
-    return text.strip(" ，,、和与及")
-
-
 def is_followup(question: str) -> bool:
     core = question.strip()
     if _FOLLOWUP_OPENERS.search(core) or _FOLLOWUP_ENDINGS.search(core) or _ANAPHORA.search(core):
         return True
-    content = _strip_regions(core, mentioned_regions(core))
+    content = without_regions(core, mentioned_regions(core))
     return len(re.sub(r"[\s?？。!！,，]", "", content)) < _SHORT // 2
 
 
@@ -42,9 +35,9 @@ def resolve_followup(question: str, history: Sequence[str]) -> str:
     previous = history[-1]
     new_regions = mentioned_regions(question)
     if new_regions:
-        remainder = _strip_regions(question, new_regions)
+        remainder = without_regions(question, new_regions)
         remainder = _FOLLOWUP_ENDINGS.sub("", _FOLLOWUP_OPENERS.sub("", remainder)).strip(" ，,？?")
-        subject = _strip_regions(previous, mentioned_regions(previous))
+        subject = without_regions(previous, mentioned_regions(previous))
         prefix = "和".join(_SPOKEN_NAME.get(r, r) for r in new_regions)
         return f"{prefix}{subject}" + (f" {remainder}" if len(remainder) > 1 else "")
     return f"{previous.rstrip('？?。')}，{question.strip()}"

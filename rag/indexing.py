@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from index.tokenize import TokenizerConfig
     from rag.corpus import Corpus
 
-PASSAGE_SCHEME = "sentences-v2"
+PASSAGE_SCHEME = "sentences+clauses-v4"
 """Part of the index fingerprint: change it when passages_of or passage_text change."""
 TERMS_FILE = "terms.txt"
 
@@ -48,7 +48,7 @@ def index_inputs(corpus: Corpus, corpus_dir: Path) -> IndexInputs:
     passages = tuple(build_passages(corpus.clauses))
     clauses = [corpus.clause(p.clause_id) for p in passages]
     items = tuple((p.id, passage_text(p, c)) for p, c in zip(passages, clauses))
-    keywords = tuple(keyword_text(p, c, corpus.document(c.doc_id)) for p, c in zip(passages, clauses))
+    keywords = tuple(keyword_text(p, c) for p, c in zip(passages, clauses))
     digest = hashlib.sha256(f"{corpus.content_hash}\n{PASSAGE_SCHEME}".encode())
     for (item_id, text), keyword in zip(items, keywords):
         digest.update(f"{item_id}\t{text}\t{keyword}\n".encode())

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rag.clauses import Clause
-from rag.documents import Document
 from rag.normalize import normalize
 
 MAX_PASSAGE_CHARS = 160
@@ -32,15 +31,31 @@ class Passage:
 
 
 def sentence_spans(text: str, max_chars: int = MAX_PASSAGE_CHARS) -> list[tuple[int, int]]:
-    """Spans of the sentences of `text` (end punctuation kept), long ones cut at a soft break."""
+    """Spans of the sentences of `text` (end punctuation kept), long ones cut at a soft break.
+
+    Punctuation inside parentheses does not end a sentence, so a note such as
+    （牵头单位：科技厅；参与单位：…） stays whole.
+    """
     spans: list[tuple[int, int]] = []
     start = 0
-    for match in _SENTENCE_END.finditer(text):
-        spans.extend(_cut_long(text, start, match.end(), max_chars))
-        start = match.end()
+    for end in _sentence_ends(text):
+        spans.extend(_cut_long(text, start, end, max_chars))
+        start = end
     if start < len(text):
         spans.extend(_cut_long(text, start, len(text), max_chars))
     return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if e > s]
+
+
+def _sentence_ends(text: str) -> list[int]:
+    depth_at = [0] * (len(text) + 1)
+    depth = 0
+    for i, ch in enumerate(text):
+        depth_at[i] = depth
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)" and depth:
+            depth -= 1
+    return [m.end() for m in _SENTENCE_END.finditer(text) if depth_at[m.start()] == 0]
 
 
 def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
@@ -70,10 +85,13 @@ def unit_note_span(text: str) -> tuple[int, int] | None:
 
 
 def passages_of(clause: Clause) -> list[Passage]:
-    return [
-        Passage(id=f"{clause.id}#{n}", clause_id=clause.id, start=s, end=e)
-        for n, (s, e) in enumerate(sentence_spans(clause.text))
-    ]
+    """One passage per sentence, and one for the whole clause when it has several sentences
+    (a question that spans sentences then still meets one passage holding all it asks)."""
+    spans = sentence_spans(clause.text)
+    passages = [Passage(id=f"{clause.id}#{n}", clause_id=clause.id, start=s, end=e) for n, (s, e) in enumerate(spans)]
+    if len(spans) > 1:
+        passages.append(Passage(id=f"{clause.id}#all", clause_id=clause.id, start=0, end=len(clause.text)))
+    return passages
 
 
 def passage_text(passage: Passage, clause: Clause) -> str:
@@ -82,12 +100,12 @@ def passage_text(passage: Passage, clause: Clause) -> str:
     return normalize(clause.text[passage.start : passage.end])
 
 
-def keyword_text(passage: Passage, clause: Clause, document: Document) -> str:
-    """What BM25 indexes: where the sentence stands (region, article heading) and the sentence."""
-    heading = clause.path[-1] if clause.path else ""
+def keyword_text(passage: Passage, clause: Clause) -> str:
+    """What BM25 indexes: the article heading the sentence stands under, and the sentence.
+    (Documents are chosen by filters and by the regions a question names, not by BM25.)"""
+    heading = _short_heading(clause.path[-1]) if clause.path else ""
     sentence = clause.text[passage.start : passage.end]
-    context = f"{document.region} {_short_heading(heading)}" if heading else document.region
-    return normalize(f"{context}：{sentence}")
+    return normalize(f"{heading}：{sentence}" if heading and not sentence.startswith(heading) else sentence)
 
 
 def _short_heading(heading: str) -> str:

@@ -47,7 +47,7 @@ PROVINCES_EN = {
 
 _COMPARE_CUES = (
     "分别", "对比", "比较", "区别", "不同", "差异", "一样吗", "相同吗", "各省", "各地", "各份", "各个文件",
-    "哪些文件", "几个省", "都提", "都鼓励", "都有", "都要求", "各自", "异同",
+    "哪些文件", "几个省", "都提", "都鼓励", "都要求", "各自", "异同",
     "compare", "difference", "differ", "each province", "both", "all the documents",
 )
 _NATIONAL_VS_PROVINCES = re.compile(r"(国家|国务院|中央)(和|与|及|以及|跟|同)(各|几个|地方|省)|省里|各省|地方(和|与)国家")
@@ -119,6 +119,14 @@ def mentioned_regions(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def without_regions(text: str, regions: Sequence[str]) -> str:
+    """The text with the names of these regions (and a following 省/的) taken out."""
+    for region in regions:
+        for alias in sorted(REGION_ALIASES[region], key=len, reverse=True):
+            text = re.sub(re.escape(alias) + r"(省|的)?", "", text, flags=re.IGNORECASE)
+    return text.strip(" ，,、和与及")
+
+
 def uncovered_regions(text: str, covered: Iterable[str]) -> tuple[str, ...]:
     covered = set(covered)
     lowered = text.lower()
@@ -151,7 +159,9 @@ def _has_any(text: str, cues: Sequence[str]) -> bool:
 def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> Intent:
     if article is not None and article.article is not None and re.search(r"讲|说|内容|规定|what does|say", text.lower()):
         return Intent.ARTICLE
-    if len(regions) >= 2 or _has_any(text, _COMPARE_CUES) or _NATIONAL_VS_PROVINCES.search(text):
+    if len(regions) >= 2 or _NATIONAL_VS_PROVINCES.search(text):
+        return Intent.COMPARE
+    if not regions and _has_any(text, _COMPARE_CUES):
         return Intent.COMPARE
     if _has_any(text, _RESPONSIBLE_CUES):
         return Intent.RESPONSIBLE

@@ -19,7 +19,7 @@ from rag.documents import Document
 from rag.filters import Filters
 from rag.normalize import normalize
 from rag.passages import Passage
-from rag.questions import ArticleRef, Intent, QuestionAnalysis, analyse, documents_for_regions
+from rag.questions import ArticleRef, Intent, QuestionAnalysis, analyse, documents_for_regions, without_regions
 from rag.results import ClauseHit
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ MODES: tuple[Mode, ...] = ("hybrid", "dense", "sparse")
 
 PASSAGE_DEPTH = 200
 """How many passages each retriever contributes to fusion (of about 1,500 in the bundled corpus)."""
+DENSE_WEIGHT = 1.0
+SPARSE_WEIGHT = 1.0
 MATCHED_PER_CLAUSE = 4
 SECOND_PASSAGE_WEIGHT = 0.25
 """A clause with several matching sentences edges out one with a single match of the same rank."""
@@ -45,6 +47,8 @@ class Query:
     text: str
     analysis: QuestionAnalysis
     documents: tuple[Document, ...]
+    search_text: str
+    """What is matched against passages: the text less the region names that chose the documents."""
 
 
 class ClauseRetriever:
@@ -73,7 +77,8 @@ class ClauseRetriever:
         named = documents_for_regions(allowed, analysis.regions)
         if analysis.intent is Intent.COMPARE and len(analysis.regions) < 2:
             named = ()  # 各省…, 国家和各省…: every document is compared
-        return Query(question, text, analysis, named or allowed)
+        search_text = without_regions(text, analysis.regions) if named else text
+        return Query(question, text, analysis, named or allowed, search_text or text)
 
     def search(self, question: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid") -> list[ClauseHit]:
         return self.search_many([question], k, filters, mode)[0]
@@ -89,7 +94,7 @@ class ClauseRetriever:
             raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         vectors = None
         if mode != "sparse":
-            vectors = self.index.embedder.embed_queries([q.text for q in queries])
+            vectors = self.index.embedder.embed_queries([q.search_text for q in queries])
         results = []
         for i, query in enumerate(queries):
             vector = vectors[i : i + 1] if vectors is not None else None
@@ -103,7 +108,7 @@ class ClauseRetriever:
         dense = self._dense_ranking(vector, allowed) if vector is not None else []
         sparse = self._sparse_ranking(self._keywords(query), allowed) if mode != "dense" else []
         if mode == "hybrid":
-            fused = reciprocal_rank_fusion((dense, sparse))
+            fused = reciprocal_rank_fusion((dense, sparse), (DENSE_WEIGHT, SPARSE_WEIGHT))
         else:
             fused = dense or sparse
         similarity = {h.id: h.score for h in dense}
@@ -118,8 +123,8 @@ class ClauseRetriever:
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
         if query.analysis.is_english and self._english is not None:
-            return self._english.translate(query.text)
-        return query.text
+            return self._english.translate(query.search_text)
+        return query.search_text
 
     def _dense_ranking(self, vector: np.ndarray, allowed: np.ndarray) -> list[Hit]:
         depth = len(self.index)
