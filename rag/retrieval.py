@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -113,12 +114,23 @@ class ClauseRetriever:
             fused = dense or sparse
         similarity = {h.id: h.score for h in dense}
         hits = self._clause_hits(fused, similarity)
+        hits = _boost_named_headings(query.text, hits)
         hits = self._article_first(query, hits)
         if query.analysis.asks_date:
             hits = self._closing_first(query, hits)
         if query.analysis.intent is Intent.COMPARE:
             hits = _interleave_by_document(hits, query.documents)
         return hits[:k]
+
+    def term_overlap(self, query: Query, hits: Sequence[ClauseHit], top: int = 3) -> float:
+        """Share of the question's words (two characters or more) found in its top clauses:
+        evidence, beside similarity, that the clauses are about what is asked."""
+        tokenizer = self.index.sparse.tokenizer
+        words = {t for t in tokenizer.tokenize(self._keywords(query)) if len(t) >= 2}
+        if not words:
+            return 0.0
+        found = set(tokenizer.tokenize(" ".join(h.clause.normalized for h in hits[:top])))
+        return len(words & found) / len(words)
 
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
@@ -201,6 +213,22 @@ class ClauseRetriever:
             for c in closings
         ]
         return first + [h for h in hits if h.clause.id not in {c.id for c in closings}]
+
+
+HEADING_BOOST = 1.5
+_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[.．]|第[一二三四五六七八九十百]+[章条])")
+
+
+def _boost_named_headings(text: str, hits: list[ClauseHit]) -> list[ClauseHit]:
+    """A question that names a part by its heading (在提升自主创新能力这部分…) prefers clauses under it."""
+    def titles(hit: ClauseHit) -> set[str]:
+        return {normalize(_NUMBERING.sub("", h)).rstrip("。.") for h in hit.clause.path}
+
+    named = {t for hit in hits for t in titles(hit) if len(t) >= 4 and t in text}
+    if not named:
+        return hits
+    boosted = [replace(h, score=h.score * HEADING_BOOST) if titles(h) & named else h for h in hits]
+    return sorted(boosted, key=lambda h: (-h.score, h.clause.id))
 
 
 def _label_matches(clause: Clause, ref: ArticleRef) -> bool:

@@ -85,6 +85,6 @@ class PolicyQA:
         queries = [self.retriever.prepare(r, filters) for r in resolved]
         all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH)
         return [
-            compose(q, r, query.analysis, hits, query.documents, self._years)
+            compose(q, r, query.analysis, hits, query.documents, self._years, self.retriever.term_overlap(query, hits))
             for q, r, query, hits in zip(asked, resolved, queries, all_hits)
         ]
