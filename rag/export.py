@@ -11,7 +11,6 @@ import re
 from rag.results import Answer, Citation
 
 DRAFT_NOTE = "征求意见稿，未生效"
-QUOTE_SEPARATOR = "……"
 
 _MARKDOWN_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
@@ -26,9 +25,7 @@ def citation_label(citation: Citation) -> str:
 
 
 def quoted_text(citation: Citation) -> str:
-    """The verbatim text a citation stands for: its quotes when it has some, else the whole clause."""
-    if citation.quotes:
-        return QUOTE_SEPARATOR.join(citation.quotes)
+    """What a source shows: the whole clause, verbatim (the answer above quotes the sentences used)."""
     return citation.clause.text
 
 

@@ -15,6 +15,7 @@ from rag.errors import QuestionError
 from rag.evidence import years_in
 from rag.filters import Filters
 from rag.indexing import index_inputs, open_index
+from rag.llm import generate
 from rag.results import Answer, ClauseHit
 from rag.retrieval import ClauseRetriever, Mode
 from rag.settings import Settings
@@ -84,7 +85,8 @@ class PolicyQA:
         resolved = [resolve_followup(q, history) for q in asked]
         queries = [self.retriever.prepare(r, filters) for r in resolved]
         all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH)
-        return [
+        answers = [
             compose(q, r, query.analysis, hits, query.documents, self._years, self.retriever.term_overlap(query, hits))
             for q, r, query, hits in zip(asked, resolved, queries, all_hits)
         ]
+        return [generate(self.settings.llm, answer) for answer in answers]

@@ -15,7 +15,7 @@ def test_markdown_has_question_answer_and_full_citation_with_verbatim_quote():
     assert "**问：** 外籍人才工作许可年龄能放宽到多少岁？" in md
     assert "工作许可年龄可放宽至65岁[1]。" in md
     assert f"[1] {TALENT.citation}" in md
-    assert "> 工作许可年龄可放宽至65岁。" in md
+    assert "> （二）吸引人才。支持招才引智。工作许可年龄可放宽至65岁。" in md
 
 
 def test_without_quotes_the_whole_clause_is_quoted():
@@ -35,7 +35,7 @@ def test_plain_text_has_no_markdown_and_keeps_citations():
     assert "问：外籍人才工作许可年龄能放宽到多少岁？" in plain
     assert "放宽至65岁[1]。" in plain
     assert f"[1] {TALENT.citation}" in plain
-    assert "原文：“工作许可年龄可放宽至65岁。”" in plain
+    assert "原文：“（二）吸引人才。支持招才引智。工作许可年龄可放宽至65岁。”" in plain
 
 
 def test_draft_citation_always_says_draft():

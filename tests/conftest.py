@@ -1,0 +1,81 @@
+"""Shared fixtures: one data folder (embedding model and index) built once per test session, the
+PolicyQA service opened on it, the dev question set, and a runner for the `policy-rag` command.
+
+Set POLICYQA_TEST_DATA_DIR to keep the built model and index between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+# Before anything imports huggingface_hub: no machine here reaches the hub, and asking costs ~90 s.
+os.environ["HF_HUB_OFFLINE"] = "1"
+# The tests measure the offline default: no model or answer generator chosen by the caller's shell.
+for _name in ("POLICYQA_MODEL", "POLICYQA_LLM_BASE_URL", "POLICYQA_LLM_MODEL", "POLICYQA_LLM_API_KEY"):
+    os.environ.pop(_name, None)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+CLI_TIMEOUT_S = 900
+
+
+@pytest.fixture(scope="session")
+def qa(tmp_path_factory):
+    """PolicyQA over the bundled corpus with the default offline model; the first use in a session
+    builds the model and index (about a minute), every later test reuses them."""
+    from rag.service import PolicyQA
+    from rag.settings import Settings
+
+    folder = os.environ.get("POLICYQA_TEST_DATA_DIR")
+    data_dir = Path(folder) if folder else tmp_path_factory.mktemp("policyqa-data")
+    return PolicyQA.open(Settings.from_env(data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def policyqa_data_dir(qa) -> Path:
+    """The session's data folder, holding a built model (models/) and a current index (index/);
+    the CLI and `policy-rag serve` tests point POLICYQA_DATA_DIR at it."""
+    return qa.settings.data_dir
+
+
+@pytest.fixture(scope="session")
+def dev_gold():
+    """The 63 dev questions of ../shared/eval/dev.jsonl with their expected clauses."""
+    from rag.evaluation import load_gold
+
+    if not DEV_GOLD.is_file():
+        pytest.fail(f"the dev question set is missing: {DEV_GOLD} (it lives beside the repository, in shared/eval)")
+    return load_gold(DEV_GOLD)
+
+
+@pytest.fixture(scope="session")
+def matcher(qa):
+    """Scores hits and citations against gold quotes as ../shared/eval/README.md defines."""
+    from rag.evaluation import Matcher
+
+    return Matcher(qa.corpus.document_of_file)
+
+
+RunCli = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> RunCli:
+    """Runs `python -m rag.cli ARGS` in a fresh process: run_cli(*args, data_dir=DIR, env={...}, input=...)."""
+
+    def run(*args: str, data_dir: Path, env: Mapping[str, str] | None = None, input: str | None = None,
+            timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess:
+        full_env = dict(os.environ, HF_HUB_OFFLINE="1", POLICYQA_DATA_DIR=str(data_dir), PYTHONIOENCODING="utf-8")
+        full_env.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "rag.cli", *args], cwd=REPO_ROOT, env=full_env, input=input,
+            capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+        )
+
+    return run
