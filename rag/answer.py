@@ -143,6 +143,11 @@ def _abstain_reason(
     if unknown_years:
         years = "、".join(unknown_years)
         return f"no document mentions the year {years}" if english else f"文件中没有涉及{years}年的内容"
+    if analysis.asks_date and len({h.document.id for h in hits[:1]}) == 1 and hits and hits[0].document.date is None:
+        name = hits[0].document.title
+        return f"《{name}》 does not state its date" if english else f"《{name}》文本中没有载明发布日期"
+    if hits and hits[0].exact:
+        return None  # the question named this clause; it needs no evidence of being on topic
     threshold = MIN_SIMILARITY["en" if english else "zh"]
     if not hits or hits[0].similarity < threshold or overlap == 0.0:
         return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
@@ -208,9 +213,11 @@ def _direct(analysis: QuestionAnalysis, hits: Sequence[ClauseHit]) -> tuple[list
     lines: list[str] = []
     top = hits[0]
     asked = asked_quantities(analysis.text)
-    if analysis.intent is Intent.ARTICLE:
-        sentence = top.clause.text
-        lines.append(_line(top, sentence, sources.cite(top, [sentence]), english))
+    if top.exact:
+        if analysis.asks_date and top.document.date:
+            lines.append(f"Dated {top.document.date}:" if english else f"落款日期：{top.document.date}")
+        text = top.clause.text
+        lines.append(_line(top, text, sources.cite(top, [text]), english))
         return lines, sources.items
     if analysis.intent is Intent.RESPONSIBLE:
         with_units = next((h for h in hits[:3] if _unit_note(h)), None)

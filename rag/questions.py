@@ -51,10 +51,8 @@ _COMPARE_CUES = (
     "compare", "difference", "differ", "each province", "both", "all the documents",
 )
 _NATIONAL_VS_PROVINCES = re.compile(r"(国家|国务院|中央)(和|与|及|以及|跟|同)(各|几个|地方|省)|省里|各省|地方(和|与)国家")
-_ASKS_DATE = re.compile(
-    r"哪一天|哪天|什么时候|何时|哪年哪月|日期|发布时间|印发时间|成文时间|落款|\bwhen was\b|\bwhat date\b|\bdate of\b",
-    re.IGNORECASE,
-)
+_DATE_WORDS = re.compile(r"哪一天|哪天|什么时候|何时|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bdate\b", re.IGNORECASE)
+_ISSUE_WORDS = re.compile(r"发布|印发|出台|成文|落款|签发|下发|\bissued\b|\bpublished\b|\bdated\b|\bsigned\b", re.IGNORECASE)
 
 _RESPONSIBLE_CUES = (
     "牵头单位", "参与单位", "哪个部门", "哪些部门", "什么部门", "负责", "牵头", "谁来", "由谁", "谁负责",
@@ -182,7 +180,7 @@ def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
         article_ref=article,
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         is_english=is_english(text),
-        asks_date=bool(_ASKS_DATE.search(text)),
+        asks_date=bool(_DATE_WORDS.search(text) and _ISSUE_WORDS.search(text)),
     )
 
 

@@ -13,7 +13,9 @@ class ClauseHit:
     """A retrieved clause with its document and fused score (higher is better).
 
     `matched` are the spans of clause.text (sentences) that matched the question, best first;
-    `similarity` is the best cosine between the question and one of those sentences.
+    `similarity` is the best cosine between the question and one of those sentences;
+    `exact` marks a clause the question named (by its label, or the closing when it asks for the
+    issue date) rather than one found by similarity.
     """
 
     clause: Clause
@@ -21,6 +23,7 @@ class ClauseHit:
     score: float
     matched: tuple[tuple[int, int], ...] = ()
     similarity: float = 0.0
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,21 +183,9 @@ class ClauseRetriever:
         wanted = [c for c in self.corpus.clauses_of(named[0].id) if _label_matches(c, ref)]
         if not wanted or len(wanted) > 8:
             return hits
-        top = hits[0].score if hits else 1.0
-        by_id = {h.clause.id: h for h in hits}
-        first = [
-            ClauseHit(
-                c,
-                named[0],
-                top + 1.0 - i * 1e-3,
-                by_id[c.id].matched if c.id in by_id else (),
-                by_id[c.id].similarity if c.id in by_id else 1.0,
-            )
-            for i, c in enumerate(wanted)
-        ]
+        first = _exact_hits(wanted, named[0], hits)
         ids = {c.id for c in wanted}
         return first + [h for h in hits if h.clause.id not in ids]
-
 
     def _closing_first(self, query: Query, hits: list[ClauseHit]) -> list[ClauseHit]:
         """A question about when a document was issued is answered by its closing (signature and date)."""
@@ -206,13 +194,25 @@ class ClauseRetriever:
         ]
         if not closings or len(query.documents) > 1:
             return hits
-        top = hits[0].score if hits else 1.0
-        by_id = {h.clause.id: h for h in hits}
-        first = [
-            ClauseHit(c, self.corpus.document(c.doc_id), top + 1.0, by_id[c.id].matched if c.id in by_id else (), 1.0)
-            for c in closings
-        ]
+        first = _exact_hits(closings, query.documents[0], hits)
         return first + [h for h in hits if h.clause.id not in {c.id for c in closings}]
+
+
+def _exact_hits(clauses: Sequence[Clause], document: Document, hits: Sequence[ClauseHit]) -> list[ClauseHit]:
+    """Hits for clauses the question named, ranked above everything found by similarity."""
+    top = hits[0].score if hits else 1.0
+    by_id = {h.clause.id: h for h in hits}
+    return [
+        ClauseHit(
+            clause,
+            document,
+            top + 1.0 - i * 1e-3,
+            by_id[clause.id].matched if clause.id in by_id else (),
+            by_id[clause.id].similarity if clause.id in by_id else 0.0,
+            exact=True,
+        )
+        for i, clause in enumerate(clauses)
+    ]
 
 
 HEADING_BOOST = 1.5
