@@ -47,7 +47,7 @@ def resolve_followup(question: str, history: Sequence[str]) -> str:
         resolved = f"{joined} {previous}" if english else f"{joined}{previous}"
     remainder = without_regions(question, new_regions)
     remainder = _FOLLOWUP_ENDINGS.sub("", _FOLLOWUP_OPENERS.sub("", remainder)).strip(" ，,？?")
-    remainder = _GENERIC_DOCUMENT_WORDS.sub("", remainder).strip(" ，,的")
+    remainder = _GENERIC_DOCUMENT_WORDS.sub("", remainder).strip(" ，,的呢")
     return resolved + (f" {remainder}" if len(remainder) > 1 else "")
 
 
