@@ -38,7 +38,18 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for the index, models and feedback (env POLICYQA_DATA_DIR)",
     )
-    group.add_argument("--model", default=default, metavar="NAME", help="embedding model (env POLICYQA_MODEL)")
+    group.add_argument(
+        "--model",
+        default=default,
+        metavar="NAME",
+        help="embedding model: 'default', a local folder, or a cached hub id (env POLICYQA_MODEL)",
+    )
+    group.add_argument(
+        "--dense-index",
+        default=default,
+        choices=["flat", "hnsw"],
+        help="exact (flat, the default) or approximate (hnsw) vector search (env POLICYQA_DENSE_INDEX)",
+    )
     return parser
 
 
@@ -56,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(corpus_dir=args.corpus_dir, data_dir=args.data_dir, model=args.model)
+    return Settings.from_env(
+        corpus_dir=args.corpus_dir, data_dir=args.data_dir, model=args.model, dense_index=args.dense_index
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

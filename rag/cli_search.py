@@ -93,7 +93,19 @@ def _model_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.corpus import load_corpus
+    from rag.embedding import model_id
+    from rag.indexing import index_inputs, index_is_current
+
     started = time.perf_counter()
+    if not args.rebuild:
+        corpus = load_corpus(settings.corpus_dir)
+        inputs = index_inputs(corpus, settings.corpus_dir)
+        current_model = model_id(settings, progress=_progress())
+        if index_is_current(inputs, settings.index_dir, current_model, settings.dense_index):
+            print(f"index at {settings.index_dir} is up to date: {len(corpus.clauses)} clauses, "
+                  f"{len(inputs.items)} passages, model {current_model} ({time.perf_counter() - started:.1f} s)")
+            return 0
     qa = _open(settings, rebuild=args.rebuild)
     passages = len(qa.retriever.index)
     print(f"index ready at {settings.index_dir}: {len(qa.corpus.clauses)} clauses, {passages} passages "

