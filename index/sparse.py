@@ -72,6 +72,14 @@ class SparseIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return self._bm25.get_scores_from_ids(token_ids)
 
+    def known_share(self, query: str, min_chars: int = 2) -> float:
+        """Share of the query's tokens (of at least min_chars characters) that the index knows:
+        low when a question is worded unlike the documents, where BM25 is least to be trusted."""
+        tokens = [t for t in self.tokenizer.tokenize(query) if len(t) >= min_chars]
+        if not tokens:
+            return 0.0
+        return len(self._bm25.get_tokens_ids(tokens)) / len(tokens)
+
     def search(self, query: str, k: int) -> list[Hit]:
         positions, values = top_positions(self.scores(query), k, positive_only=True)
         return [Hit(self.ids[p], float(v)) for p, v in zip(positions.tolist(), values.tolist())]

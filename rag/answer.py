@@ -24,7 +24,7 @@ FOUND_IN_DOCUMENT = 0.84
 saying nothing specific on the topic (its nearest clause is still cited)."""
 
 RELATED_SHOWN = 3
-MAX_RELATED = 3
+MAX_RELATED = 2
 PER_DOCUMENT = 2
 RELATED_SCORE_RATIO = 0.75
 """After the answering sentence, up to MAX_RELATED further clauses whose fused score is at least

@@ -36,6 +36,15 @@ PASSAGE_DEPTH = 200
 DENSE_WEIGHT = 1.0
 SPARSE_WEIGHT = 1.0
 MATCHED_PER_CLAUSE = 4
+TRUSTED_KNOWN_SHARE = 0.7
+"""A question whose words are at least this much the documents' own vocabulary gets full BM25 weight."""
+
+
+def keyword_trust(known_share: float) -> float:
+    """BM25's weight in fusion, from how much of the question is worded as the documents are: a
+    colloquial question (卖地收入 for 土地出让收入) matches the wrong clauses by its incidental words,
+    so its ranking leans on the embeddings instead."""
+    return min(1.0, known_share / TRUSTED_KNOWN_SHARE) ** 2
 SECOND_PASSAGE_WEIGHT = 0.25
 """A clause with several matching sentences edges out one with a single match of the same rank."""
 
@@ -107,9 +116,11 @@ class ClauseRetriever:
             return []
         allowed = np.isin(self._position_doc, [d.id for d in query.documents])
         dense = self._dense_ranking(vector, allowed) if vector is not None else []
-        sparse = self._sparse_ranking(self._keywords(query), allowed) if mode != "dense" else []
+        keywords = self._keywords(query)
+        sparse = self._sparse_ranking(keywords, allowed) if mode != "dense" else []
         if mode == "hybrid":
-            fused = reciprocal_rank_fusion((dense, sparse), (DENSE_WEIGHT, SPARSE_WEIGHT))
+            weight = SPARSE_WEIGHT * keyword_trust(self.index.sparse.known_share(keywords))
+            fused = reciprocal_rank_fusion((dense, sparse), (DENSE_WEIGHT, weight))
         else:
             fused = dense or sparse
         similarity = {h.id: h.score for h in dense}
