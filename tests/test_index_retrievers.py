@@ -223,3 +223,11 @@ def test_hybrid_refuses_bad_items(items, message, jieba_cache):
 def test_fusion_config_refuses_bad_values(bad):
     with pytest.raises(ValueError):
         FusionConfig(**bad)
+
+
+def test_known_share_is_the_share_of_query_tokens_the_index_has_seen(jieba_cache):
+    sparse = SparseIndex.build(["a", "b"], ["公园桃花盛开", "图书馆开放时间"], JiebaTokenizer(cache_dir=jieba_cache))
+    assert sparse.known_share("公园桃花") == 1.0
+    assert sparse.known_share("量子计算芯片") == 0.0
+    assert 0.0 < sparse.known_share("公园里的量子计算") < 1.0
+    assert sparse.known_share("。。。") == 0.0
