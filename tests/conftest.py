@@ -16,8 +16,9 @@ import pytest
 
 # Before anything imports huggingface_hub: no machine here reaches the hub, and asking costs ~90 s.
 os.environ["HF_HUB_OFFLINE"] = "1"
-# The tests measure the offline default: no model or answer generator chosen by the caller's shell.
-for _name in ("POLICYQA_MODEL", "POLICYQA_LLM_BASE_URL", "POLICYQA_LLM_MODEL", "POLICYQA_LLM_API_KEY"):
+# The tests measure the offline default: no model, index kind or answer generator from the caller's shell.
+for _name in ("POLICYQA_MODEL", "POLICYQA_DENSE_INDEX", "POLICYQA_LLM_BASE_URL", "POLICYQA_LLM_MODEL",
+              "POLICYQA_LLM_API_KEY"):
     os.environ.pop(_name, None)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +46,19 @@ def policyqa_data_dir(qa) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dev_gold():
-    """The 63 dev questions of ../shared/eval/dev.jsonl with their expected clauses."""
-    from rag.evaluation import load_gold
-
+def dev_gold_path() -> Path:
+    """../shared/eval/dev.jsonl beside the repository (CI has it there too)."""
     if not DEV_GOLD.is_file():
         pytest.fail(f"the dev question set is missing: {DEV_GOLD} (it lives beside the repository, in shared/eval)")
-    return load_gold(DEV_GOLD)
+    return DEV_GOLD
+
+
+@pytest.fixture(scope="session")
+def dev_gold(dev_gold_path):
+    """The 63 dev questions with their expected clauses."""
+    from rag.evaluation import load_gold
+
+    return load_gold(dev_gold_path)
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +81,7 @@ def run_cli() -> RunCli:
         full_env = dict(os.environ, HF_HUB_OFFLINE="1", POLICYQA_DATA_DIR=str(data_dir), PYTHONIOENCODING="utf-8")
         full_env.update(env or {})
         return subprocess.run(
-            [sys.executable, "-m", "rag.cli", *args], cwd=REPO_ROOT, env=full_env, input=input,
+            [sys.executable, "-m", "rag.cli", *args], check=False, cwd=REPO_ROOT, env=full_env, input=input,
             capture_output=True, text=True, encoding="utf-8", timeout=timeout,
         )
 

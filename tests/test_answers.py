@@ -8,7 +8,7 @@ import re
 import pytest
 
 from rag.cli_search import answer_record
-from rag.evaluation import all_numbers_present, by_id, score_answers
+from rag.evaluation import all_numbers_present, by_id, document_coverage, score_answers
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,9 @@ NOT_FOUND = "已收录的政策文件中没有找到"
 MARKER = re.compile(r"\[(\d+)\]")
 # A quote as answers print it: “…”[n]. Non-greedy up to the closing ” that precedes a marker, so a
 # quote holding inner “…” (Chinese quotation marks are common in the documents) stays whole.
-QUOTE = re.compile(r"“(.+?)”\[(\d+)\]", re.S)
+QUOTE = re.compile(r"“(.+?)”\[(\d+)\]", re.DOTALL)
+# Between two verbatim pieces of one clause: “A”……“B”[n] or “A……B”[n].
+OMISSION = re.compile(r"”\s*……\s*“|……")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NOT_IN_FORCE = re.compile(r"尚未(正式)?(施行|实施|生效)|未(正式)?(施行|生效)|not (yet )?in force")
 
@@ -34,8 +36,19 @@ def answer_scores(dev_gold, dev_answers, matcher):
     return score_answers(dev_gold, records, matcher)
 
 
-def share(values: list[bool]) -> float:
-    return sum(values) / len(values)
+def quoted_pieces(text: str) -> list[tuple[str, int]]:
+    """(verbatim piece, n) for every quotation that ends just before a marker [n]: the words from the
+    first “ after the previous marker (or line start) to the ” before [n], split at omissions."""
+    pieces = []
+    start = 0
+    for marker in MARKER.finditer(text):
+        segment = text[start : marker.start()].rsplit("\n", 1)[-1]
+        start = marker.end()
+        if "“" not in segment or not segment.endswith("”"):
+            continue
+        body = segment[segment.index("“") + 1 : -1]
+        pieces += [(piece, int(marker.group(1))) for piece in OMISSION.split(body)]
+    return pieces
 
 
 # --- acceptance on the dev set -------------------------------------------------------------------
@@ -73,14 +86,16 @@ def test_number_answers_state_every_number_of_the_hint(dev_gold, dev_answers):
 
 def test_comparisons_cite_every_document_the_gold_expects(answer_scores, dev_gold, dev_answers, matcher):
     """cited_doc_coverage averages, over cross_doc and compare questions, the share of expected
-    documents with a matching citation; every expected document must be cited."""
+    documents with a citation of an expected clause; every expected document must be cited so."""
     value = answer_scores.get("cited_doc_coverage")
-    short = [
-        g.id for g in dev_gold if g.type in ("cross_doc", "compare")
-        and not {matcher.document(e.doc) for e in g.expected}
-        <= {c.document.id for c in dev_answers[g.id].citations}
-    ]
-    assert value == pytest.approx(1.0), f"cited document coverage {value}; documents missing in {short}"
+    short = {}
+    for g in dev_gold:
+        if g.type in ("cross_doc", "compare"):
+            citations = answer_record(dev_answers[g.id])["citations"]
+            coverage = document_coverage(g, citations, matcher, len(citations))
+            if coverage < 1:
+                short[g.id] = round(coverage, 3)
+    assert value == pytest.approx(1.0), f"cited document coverage {value}; below 1 for {short}"
 
 
 def test_comparison_rows_name_each_expected_document_with_its_citation(dev_gold, dev_answers, matcher):
@@ -89,8 +104,6 @@ def test_comparison_rows_name_each_expected_document_with_its_citation(dev_gold,
             continue
         answer = dev_answers[gold.id]
         assert not answer.abstained, gold.id
-        if not answer.comparison:
-            continue  # a comparison question may be answered directly; the citations test covers it
         cited = {c.n: c for c in answer.citations}
         rows = {row.document.id: row for row in answer.comparison}
         assert len(rows) == len(answer.comparison), f"{gold.id}: a document has two rows"
@@ -98,6 +111,7 @@ def test_comparison_rows_name_each_expected_document_with_its_citation(dev_gold,
             assert row.citation_ns and all(cited[n].document.id == row.document.id for n in row.citation_ns), gold.id
         for doc in {matcher.document(e.doc) for e in gold.expected}:
             assert doc in rows, f"{gold.id}: no comparison row for {doc}"
+            assert rows[doc].found, f"{gold.id}: {doc} is said to have nothing on this, but the gold cites it"
 
 
 # --- invariants of every answer ------------------------------------------------------------------
@@ -121,15 +135,13 @@ def test_every_citation_quote_is_verbatim_in_its_clause(qa, dev_answers):
 def test_every_quoted_span_in_the_answer_is_verbatim_in_the_clause_it_cites(dev_answers):
     """“…”[n]: the words between the marks are the clause's own ("……" marks an omission between
     two verbatim pieces)."""
+    checked = 0
     for qid, answer in dev_answers.items():
         cited = {c.n: c.clause.text for c in answer.citations}
-        for span, n in QUOTE.findall(answer.text):
-            clause_text = cited[int(n)]
-            position = 0
-            for piece in span.split("……"):
-                found = clause_text.find(piece, position)
-                assert piece and found >= 0, f"{qid} [{n}]: {piece[:40]!r} is not verbatim in the clause"
-                position = found + len(piece)
+        for piece, n in quoted_pieces(answer.text):
+            assert piece and piece in cited[n], f"{qid} [{n}]: {piece[:40]!r} is not verbatim in the clause"
+            checked += 1
+    assert checked >= len(dev_answers)
 
 
 def test_answers_quote_what_they_cite(dev_answers):
@@ -170,6 +182,27 @@ def test_money_amount_the_documents_do_not_state_abstains_and_lists_related_clau
     assert NOT_FOUND in answer.text
     assert answer.citations, "an abstention still lists the nearest clauses"
     assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["江苏对高新区综合评价考核多长时间进行一次？", "国务院文件规定国家高新区评价结果的有效期是几年？"],
+)
+def test_time_span_the_documents_do_not_state_abstains(qa, question):
+    """A duration is answered only by a sentence that states one, not by a goal year (到2025年) or
+    another measure's term."""
+    answer = qa.ask(question)
+    assert answer.abstained, answer.text
+    assert NOT_FOUND in answer.text
+
+
+def test_english_how_many_years_question_is_answered_with_the_term(qa):
+    """"How many years" asks for a time span, as 几年 does: the State Council text gives 5年以内."""
+    answer = qa.ask("How many years is the residence permit that foreign talent in national high-tech zones "
+                    "can apply for?")
+    assert not answer.abstained, answer.text
+    assert all_numbers_present("5年", answer.text)
+    assert any(c.document.doc_number == "国发〔2020〕7号" for c in answer.citations)
 
 
 def test_answer_citing_the_sichuan_draft_says_it_is_not_in_force(qa):
