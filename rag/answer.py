@@ -89,6 +89,12 @@ def _sentences(hit: ClauseHit) -> list[str]:
     return [hit.clause.text[a:b] for a, b in spans]
 
 
+def _matched_sentences(hit: ClauseHit) -> list[str]:
+    """The sentences of the clause that matched the question themselves (not the whole clause)."""
+    sentences = sentence_spans(hit.clause.text)
+    return [hit.clause.text[a:b] for a, b in hit.matched if (a, b) in sentences]
+
+
 def _is_heading_only(sentence: str, hit: ClauseHit) -> bool:
     return len(sentence) <= 24 and any(sentence.rstrip("。") in h for h in hit.clause.path)
 
@@ -104,9 +110,13 @@ def _best_sentence(hit: ClauseHit, want: Quantity | None = None) -> str:
     candidates = [s for s in sentences if not _is_heading_only(s, hit) and not _is_unit_note(s)] or sentences
     if want is not None:
         for sentence in candidates[:6]:
-            if states(sentence, want) if want is not Quantity.ANY else states_any_number(sentence):
+            if _states(sentence, want):
                 return sentence
     return candidates[0]
+
+
+def _states(sentence: str, quantity: Quantity) -> bool:
+    return states_any_number(sentence) if quantity is Quantity.ANY else states(sentence, quantity)
 
 
 def _unit_note(hit: ClauseHit) -> str | None:
@@ -153,7 +163,7 @@ def _abstain_reason(
         return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
     asked = asked_quantities(analysis.text)
     if asked.wants_number and analysis.intent is not Intent.COMPARE:
-        sentences = [s for hit in hits[:3] for s in _sentences(hit)[:4]]
+        sentences = [s for hit in hits[:3] for s in _matched_sentences(hit)]
         missing = missing_quantities(asked, sentences)
         if missing:
             words = "、".join(_QUANTITY_WORDS[q][1 if english else 0] for q in sorted(missing))
@@ -233,9 +243,12 @@ def _direct(analysis: QuestionAnalysis, hits: Sequence[ClauseHit]) -> tuple[list
     want = None
     if asked.wants_number:
         want = sorted(asked.quantities)[0]
+        # Lead with the clause whose matching sentence states the figure asked for.
+        top = next((h for h in hits[:3] if any(_states(s, want) for s in _matched_sentences(h))), top)
     first = _best_sentence(top, want)
     lines.append(_line(top, first, sources.cite(top, [first]), english))
-    related = [h for h in hits[1:1 + MAX_RELATED] if h.score >= RELATED_SCORE_RATIO * top.score]
+    others = [h for h in hits if h is not top]
+    related = [h for h in others[:MAX_RELATED] if h.score >= RELATED_SCORE_RATIO * hits[0].score]
     if related:
         lines.append("Related provisions:" if english else "相关规定：")
     for hit in related:

@@ -65,10 +65,10 @@ def _progress() -> Any:
     return lambda iterable=None, **kwargs: tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
 
 
-def _open(settings: Settings, rebuild: bool = False) -> PolicyQA:
+def _open(settings: Settings, repair: bool = False, rebuild: bool = False) -> PolicyQA:
     from rag.service import PolicyQA
 
-    return PolicyQA.open(settings, progress=_progress(), rebuild=rebuild)
+    return PolicyQA.open(settings, progress=_progress(), repair=repair, rebuild=rebuild)
 
 
 def _filters(args: argparse.Namespace, qa: PolicyQA) -> Filters:
@@ -106,7 +106,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             print(f"index at {settings.index_dir} is up to date: {len(corpus.clauses)} clauses, "
                   f"{len(inputs.items)} passages, model {current_model} ({time.perf_counter() - started:.1f} s)")
             return 0
-    qa = _open(settings, rebuild=args.rebuild)
+    qa = _open(settings, repair=True, rebuild=args.rebuild)
     passages = len(qa.retriever.index)
     print(f"index ready at {settings.index_dir}: {len(qa.corpus.clauses)} clauses, {passages} passages "
           f"({time.perf_counter() - started:.1f} s)")

@@ -13,7 +13,12 @@ _FOLLOWUP_OPENERS = re.compile(
 _FOLLOWUP_ENDINGS = re.compile(r"(呢|的呢|怎么样|如何)[?？。!！]*$")
 _ANAPHORA = re.compile(r"^(这|该|它|其|此|上述|这条|这项|这个|那条|那项)|\b(it|this|that|they)\b", re.IGNORECASE)
 _GENERIC_DOCUMENT_WORDS = re.compile(r"(实施意见|文件|意见|规定|政策|document|opinions)", re.IGNORECASE)
-_SHORT = 14
+_ASKING_WORDS = re.compile(
+    r"牵头单位|参与单位|责任单位|哪个部门|哪些部门|什么部门|由谁|谁来|是谁|负责|牵头|哪个|哪些|什么|多少|怎么|如何|"
+    r"是|有|的|吗|呢|呀|啊|请问|具体"
+)
+_MIN_SUBJECT_CHARS = 4
+"""A question with fewer characters than this once asking words are taken out has no subject of its own."""
 _SPOKEN_NAME = {"全国": "国务院"}
 
 
@@ -22,7 +27,8 @@ def is_followup(question: str) -> bool:
     if _FOLLOWUP_OPENERS.search(core) or _FOLLOWUP_ENDINGS.search(core) or _ANAPHORA.search(core):
         return True
     content = without_regions(core, mentioned_regions(core))
-    return len(re.sub(r"[\s?？。!！,，]", "", content)) < _SHORT // 2
+    content = _ASKING_WORDS.sub("", re.sub(r"[\s?？。!！,，]", "", content))
+    return len(content) < _MIN_SUBJECT_CHARS
 
 
 def resolve_followup(question: str, history: Sequence[str]) -> str:

@@ -39,17 +39,22 @@ _ASKS: dict[Quantity, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     Quantity.SHARE: re.compile(r"比例|百分之|多少%|占.*多少|\bpercent(age)?\b|\bshare\b|\bproportion\b", re.IGNORECASE),
-    Quantity.COUNT: re.compile(r"几个|几家|几项|多少个|多少家|几类|几\+几|\bhow many\b", re.IGNORECASE),
+    Quantity.COUNT: re.compile(
+        r"(?<!哪)几(个|家|项|类)|多少个|多少家|几\+几|\bhow many\b(?!\s+(?:years?|months?|days?|times?)\b)", re.IGNORECASE
+    ),
 }
-_ASKS_ANY_NUMBER = re.compile(r"多少|几|\bhow (many|much)\b|\bwhat number\b", re.IGNORECASE)
+# 哪几类/哪几个 (which ones) asks for a list, not a number.
+_ASKS_ANY_NUMBER = re.compile(r"多少|(?<!哪)几|\bhow (many|much)\b|\bwhat number\b", re.IGNORECASE)
 
 # What a sentence states, by the units it uses.
 _STATES: dict[Quantity, re.Pattern[str]] = {
     Quantity.MONEY: re.compile(rf"{_NUM}\s*(?:多)?(?:万|亿|千)?(?:元|美元)"),
     Quantity.AGE: re.compile(rf"{_NUM}\s*(?:周)?岁"),
-    Quantity.DURATION: re.compile(rf"{_NUM}\s*(?:多)?(?:年|个月|月|日|天|小时|个工作日)(?!代)"),
+    # A calendar year (到2025年) is a date, not a duration.
+    Quantity.DURATION: re.compile(rf"(?<!\d)(?!(?:19|20)\d{{2}}\s*年){_NUM}\s*(?:多)?(?:年|个月|月|日|天|小时|个工作日)(?!代)"),
     Quantity.SHARE: re.compile(rf"{_NUM}\s*%|百分之{_NUM}|{_NUM}\s*成"),
-    Quantity.COUNT: re.compile(rf"{_NUM}\s*(?:多)?(?:个|家|项|类|批|所|条|名)|\d+\s*\+\s*\d+"),
+    # 一批 (a batch of) names no number.
+    Quantity.COUNT: re.compile(rf"{_NUM}\s*(?:多)?(?:个|家|项|类|所|条|名)|\d+\s*(?:批)|\d+\s*\+\s*\d+"),
     Quantity.ANY: re.compile(r"\d+|[一二两三四五六七八九十百千万]+(?:个|家|项|类|年|岁|日|%)"),
 }
 

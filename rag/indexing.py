@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.errors import IndexStateError
 from rag.passages import Passage, build_passages, keyword_text, passage_text
 
 if TYPE_CHECKING:
@@ -49,10 +50,10 @@ def index_inputs(corpus: Corpus, corpus_dir: Path) -> IndexInputs:
     clauses = [corpus.clause(p.clause_id) for p in passages]
     items = tuple((p.id, passage_text(p, c)) for p, c in zip(passages, clauses))
     keywords = tuple(keyword_text(p, c) for p, c in zip(passages, clauses))
-    digest = hashlib.sha256(f"{corpus.content_hash}\n{PASSAGE_SCHEME}".encode())
+    tokenizer = TokenizerConfig(user_words=policy_terms(corpus_dir))
+    digest = hashlib.sha256(f"{corpus.content_hash}\n{PASSAGE_SCHEME}\n{tokenizer.fingerprint}".encode())
     for (item_id, text), keyword in zip(items, keywords):
         digest.update(f"{item_id}\t{text}\t{keyword}\n".encode())
-    tokenizer = TokenizerConfig(user_words=policy_terms(corpus_dir))
     return IndexInputs(passages, items, keywords, digest.hexdigest(), tokenizer)
 
 
@@ -61,25 +62,42 @@ def open_index(
     index_dir: Path,
     embedder: Embedder,
     *,
+    repair: bool = False,
     rebuild: bool = False,
     progress: Progress | None = None,
     dense_kind: str = "flat",
 ) -> HybridIndex:
-    """The index for these inputs: loaded when current, otherwise (re)built, re-embedding only new text."""
-    from index.store import build_index
+    """The index for these inputs.
 
-    return build_index(
-        index_dir,
-        inputs.items,
-        embedder,
-        inputs.fingerprint,
-        inputs.tokenizer,
-        progress=progress,
-        force=rebuild,
-        keyword_texts=inputs.keyword_texts,
-        dense_kind=dense_kind,
-        tokenizer_cache_dir=index_dir.parent / "jieba",
-    )
+    Built when there is none yet (first run). An existing one is loaded and checked: when it is
+    damaged, stale or made with another model, IndexStateError says so and what to run — unless
+    `repair` (what `policy-rag index` does), which rebuilds it, re-embedding only new text.
+    `rebuild` starts from scratch.
+    """
+    from index.store import CURRENT_NAME, build_index, load_index, read_manifest
+
+    jieba_cache = index_dir.parent / "jieba"
+    if repair or rebuild or not (index_dir / CURRENT_NAME).exists():
+        return build_index(
+            index_dir,
+            inputs.items,
+            embedder,
+            inputs.fingerprint,
+            inputs.tokenizer,
+            progress=progress,
+            force=rebuild,
+            keyword_texts=inputs.keyword_texts,
+            dense_kind=dense_kind,
+            tokenizer_cache_dir=jieba_cache,
+        )
+    index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
+    built_kind = read_manifest(index_dir).dense_kind
+    if built_kind != dense_kind:
+        raise IndexStateError(
+            f"the index at {index_dir} uses {built_kind} vector search, settings say {dense_kind}; "
+            "run `policy-rag index` to rebuild it"
+        )
+    return index
 
 
 def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str, dense_kind: str = "flat") -> bool:

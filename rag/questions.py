@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rag.documents import Document, Level
+from rag.numbering import int_to_cn
 
 
 class Intent(StrEnum):
@@ -141,6 +142,8 @@ def article_reference(text: str) -> ArticleRef | None:
     article = None
     if match:
         article = match.group(1) or match.group(2) or match.group(3)
+        if article.isdigit():
+            article = int_to_cn(int(article))  # 第20条, article 20 → （二十）
     item_match = _ITEM_REF.search(text[match.end():]) if match else None
     return ArticleRef(
         section=section_match.group(1) if section_match else None,

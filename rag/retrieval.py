@@ -86,7 +86,9 @@ class ClauseRetriever:
         allowed = tuple(d for d in self.corpus.documents if filters.allows(d))
         named = documents_for_regions(allowed, analysis.regions)
         if analysis.intent is Intent.COMPARE and len(analysis.regions) < 2:
-            named = ()  # 各省…, 国家和各省…: every document is compared
+            return Query(question, text, analysis, allowed, text)  # 各省…, 国家和各省…: every document
+        if analysis.regions and not named:
+            return Query(question, text, analysis, (), text)  # the documents it names are filtered out
         search_text = without_regions(text, analysis.regions) if named else text
         return Query(question, text, analysis, named or allowed, search_text or text)
 

@@ -50,15 +50,27 @@ class PolicyQA:
     _years: frozenset[str]
 
     @classmethod
-    def open(cls, settings: Settings, progress: Progress | None = None, rebuild: bool = False) -> PolicyQA:
-        """Load the corpus, the embedding model and the index, building what is missing or stale."""
+    def open(
+        cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False
+    ) -> PolicyQA:
+        """Load the corpus, the embedding model and the index, building them on first use.
+
+        An index that is damaged, stale or made with another model is reported (IndexStateError),
+        not silently rebuilt, unless `repair`; `rebuild` re-embeds everything.
+        """
         from rag.embedding import load_embedder
 
         corpus = load_corpus(settings.corpus_dir)
         embedder = load_embedder(settings, progress)
         inputs = index_inputs(corpus, settings.corpus_dir)
         index = open_index(
-            inputs, settings.index_dir, embedder, rebuild=rebuild, progress=progress, dense_kind=settings.dense_index
+            inputs,
+            settings.index_dir,
+            embedder,
+            repair=repair,
+            rebuild=rebuild,
+            progress=progress,
+            dense_kind=settings.dense_index,
         )
         english = EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
         retriever = ClauseRetriever(corpus, inputs.passages, index, english)
