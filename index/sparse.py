@@ -80,6 +80,13 @@ class SparseIndex:
             return 0.0
         return len(self._bm25.get_tokens_ids(tokens)) / len(tokens)
 
+    def document_frequency(self, token: str) -> int:
+        """How many items contain this (already tokenised) token; 0 for a token never indexed."""
+        token_ids = self._bm25.get_tokens_ids([token])
+        if not token_ids:
+            return 0
+        return int(np.count_nonzero(self._bm25.get_scores_from_ids(token_ids)))
+
     def search(self, query: str, k: int) -> list[Hit]:
         positions, values = top_positions(self.scores(query), k, positive_only=True)
         return [Hit(self.ids[p], float(v)) for p, v in zip(positions.tolist(), values.tolist())]

@@ -210,15 +210,20 @@ class JiebaTokenizer:
         """Load the dictionary now rather than on the first call."""
         self._segmenter()
 
+    def words(self, text: str) -> list[str]:
+        """The jieba words of a text (lowercased, no stopwords or punctuation), without bigrams."""
+        stopwords = self.config.stopwords
+        return [
+            token
+            for token in self._segmenter().cut(text.lower())
+            if token not in stopwords and any(ch.isalnum() for ch in token)
+        ]
+
     def tokenize(self, text: str) -> list[str]:
         """Tokens of one text, in order, with repeats (BM25 counts them)."""
         text = text.lower()
         stopwords = self.config.stopwords
-        tokens = [
-            token
-            for token in self._segmenter().cut(text)
-            if token not in stopwords and any(ch.isalnum() for ch in token)
-        ]
+        tokens = self.words(text)
         if self.config.char_bigrams:
             for run in _CJK_RUN.findall(text):
                 tokens.extend(

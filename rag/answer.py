@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rag.documents import Document, Level
 from rag.evidence import Quantity, asked_quantities, missing_quantities, states, states_any_number, years_in
+from rag.normalize import normalize
 from rag.passages import sentence_spans, unit_note_span
 from rag.questions import Intent, QuestionAnalysis
 from rag.results import Answer, Citation, ClauseHit, ComparisonRow
@@ -23,9 +24,16 @@ FOUND_IN_DOCUMENT = 0.84
 """In a comparison, a document whose best sentence is less similar than this is reported as
 saying nothing specific on the topic (its nearest clause is still cited)."""
 
+FOCUS_SHARE = 0.3
+"""A sentence holding a figure answers a "how much / how long" question only if it also holds this
+share of the question's distinctive words; otherwise the figure is about something else."""
+
 RELATED_SHOWN = 3
 MAX_RELATED = 2
-PER_DOCUMENT = 2
+COMPARISON_QUOTES = 8
+MAX_PER_DOCUMENT = 3
+"""A comparison quotes up to COMPARISON_QUOTES clauses in all, at most MAX_PER_DOCUMENT per document
+(three each for two documents, two each for three or four)."""
 RELATED_SCORE_RATIO = 0.75
 """After the answering sentence, up to MAX_RELATED further clauses whose fused score is at least
 this share of the best one are quoted as related provisions."""
@@ -89,10 +97,19 @@ def _sentences(hit: ClauseHit) -> list[str]:
     return [hit.clause.text[a:b] for a, b in spans]
 
 
-def _matched_sentences(hit: ClauseHit) -> list[str]:
-    """The sentences of the clause that matched the question themselves (not the whole clause)."""
+def _matched_sentences(hit: ClauseHit, focus: frozenset[str] = frozenset()) -> list[str]:
+    """The sentences of the clause that matched the question themselves (not the whole clause),
+    and, given the question's distinctive words, only those holding one of them."""
     sentences = sentence_spans(hit.clause.text)
-    return [hit.clause.text[a:b] for a, b in hit.matched if (a, b) in sentences]
+    matched = [hit.clause.text[a:b] for a, b in hit.matched if (a, b) in sentences]
+    if not focus:
+        return matched
+    return [s for s in matched if _focus_share(s, focus) >= FOCUS_SHARE]
+
+
+def _focus_share(sentence: str, focus: frozenset[str]) -> float:
+    text = normalize(sentence).lower()
+    return sum(term in text for term in focus) / len(focus)
 
 
 def _is_heading_only(sentence: str, hit: ClauseHit) -> bool:
@@ -143,7 +160,11 @@ def _draft_note(citations: Sequence[Citation], english: bool) -> list[str]:
 
 
 def _abstain_reason(
-    analysis: QuestionAnalysis, hits: Sequence[ClauseHit], corpus_years: frozenset[str], overlap: float
+    analysis: QuestionAnalysis,
+    hits: Sequence[ClauseHit],
+    corpus_years: frozenset[str],
+    overlap: float,
+    focus: frozenset[str],
 ) -> str | None:
     english = analysis.is_english
     if analysis.names_uncovered_region_only:
@@ -163,7 +184,7 @@ def _abstain_reason(
         return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
     asked = asked_quantities(analysis.text)
     if asked.wants_number and analysis.intent is not Intent.COMPARE:
-        sentences = [s for hit in hits[:3] for s in _matched_sentences(hit)]
+        sentences = [s for hit in hits[:3] for s in _matched_sentences(hit, focus)]
         missing = missing_quantities(asked, sentences)
         if missing:
             words = "、".join(_QUANTITY_WORDS[q][1 if english else 0] for q in sorted(missing))
@@ -192,12 +213,14 @@ def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: S
     english = analysis.is_english
     lines: list[str] = []
     rows: list[ComparisonRow] = []
-    for document in documents:
+    compared = [d for d in documents if any(h.document.id == d.id for h in hits)]
+    per_document = max(1, min(MAX_PER_DOCUMENT, COMPARISON_QUOTES // max(1, len(compared))))
+    for document in compared:
         own = [h for h in hits if h.document.id == document.id]
         if not own:
             continue
         best = own[0]
-        shown = [best] + [h for h in own[1:PER_DOCUMENT] if h.score >= RELATED_SCORE_RATIO * best.score]
+        shown = [best] + [h for h in own[1:per_document] if h.score >= RELATED_SCORE_RATIO * best.score]
         quoted = []
         for hit in shown:
             sentence = _best_sentence(hit)
@@ -217,7 +240,9 @@ def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: S
     return [head, *lines], sources.items, rows
 
 
-def _direct(analysis: QuestionAnalysis, hits: Sequence[ClauseHit]) -> tuple[list[str], list[Citation]]:
+def _direct(
+    analysis: QuestionAnalysis, hits: Sequence[ClauseHit], focus: frozenset[str]
+) -> tuple[list[str], list[Citation]]:
     sources = _Sources([])
     english = analysis.is_english
     lines: list[str] = []
@@ -244,7 +269,7 @@ def _direct(analysis: QuestionAnalysis, hits: Sequence[ClauseHit]) -> tuple[list
     if asked.wants_number:
         want = sorted(asked.quantities)[0]
         # Lead with the clause whose matching sentence states the figure asked for.
-        top = next((h for h in hits[:3] if any(_states(s, want) for s in _matched_sentences(h))), top)
+        top = next((h for h in hits[:3] if any(_states(s, want) for s in _matched_sentences(h, focus))), top)
     first = _best_sentence(top, want)
     lines.append(_line(top, first, sources.cite(top, [first]), english))
     others = [h for h in hits if h is not top]
@@ -265,14 +290,16 @@ def compose(
     documents: Sequence[Document],
     corpus_years: frozenset[str],
     overlap: float = 1.0,
+    focus: frozenset[str] = frozenset(),
 ) -> Answer:
     """The extractive answer to `resolved_question` from `hits` (best first).
 
     `documents` are the documents a comparison should cover, in display order; `corpus_years`
     the years any clause mentions (a question about another year is not covered); `overlap` the
-    share of the question's words found in the top clauses.
+    share of the question's words found in the top clauses; `focus` its distinctive words (a figure
+    counts as the answer only in a sentence holding one).
     """
-    reason = _abstain_reason(analysis, hits, corpus_years, overlap)
+    reason = _abstain_reason(analysis, hits, corpus_years, overlap, focus)
     if reason is not None:
         text, citations = _abstention(analysis, hits, reason)
         return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))
@@ -280,7 +307,7 @@ def compose(
     if analysis.intent is Intent.COMPARE:
         lines, citations, rows = _compare(analysis, hits, documents)
     else:
-        lines, citations = _direct(analysis, hits)
+        lines, citations = _direct(analysis, hits, focus)
     if analysis.is_english:
         lines.insert(0, "According to the indexed policy documents (quoted in the original Chinese):")
     lines += _draft_note(citations, analysis.is_english)

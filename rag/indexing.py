@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from index.tokenize import TokenizerConfig
     from rag.corpus import Corpus
 
-PASSAGE_SCHEME = "sentences+clauses-v4"
+PASSAGE_SCHEME = "sentences+clauses-v5"
 """Part of the index fingerprint: change it when passages_of or passage_text change."""
 TERMS_FILE = "terms.txt"
 

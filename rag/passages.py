@@ -15,7 +15,7 @@ from rag.clauses import Clause
 from rag.normalize import normalize
 
 MAX_PASSAGE_CHARS = 160
-_SENTENCE_END = re.compile(r"[。；;！!？?]+[”’」』）)]*")
+_SENTENCE_END = re.compile(r"[。；;！!？?]+[”’」』）)]*|\n+")
 _SOFT_BREAK = re.compile(r"[，,：:、]")
 _UNIT_NOTE = re.compile(r"[（(](?:牵头单位|参与单位|[^（）()]{0,80}负责)[^）)]*(?:[（(][^）)]*[）)][^）)]*)*[）)]\s*$")
 

@@ -36,6 +36,7 @@ PASSAGE_DEPTH = 200
 DENSE_WEIGHT = 1.0
 SPARSE_WEIGHT = 1.0
 MATCHED_PER_CLAUSE = 4
+FOCUS_MAX_SHARE = 0.1
 TRUSTED_KNOWN_SHARE = 0.7
 """A question whose words are at least this much the documents' own vocabulary gets full BM25 weight."""
 
@@ -144,6 +145,14 @@ class ClauseRetriever:
             return 0.0
         found = set(tokenizer.tokenize(" ".join(h.clause.normalized for h in hits[:top])))
         return len(words & found) / len(words)
+
+    def focus_terms(self, query: Query, max_share: float = FOCUS_MAX_SHARE) -> frozenset[str]:
+        """The question's distinctive words: indexed, yet in at most `max_share` of the passages.
+        A sentence holding none of them is not about what the question asks."""
+        sparse = self.index.sparse
+        tokens = {t for t in sparse.tokenizer.words(self._keywords(query)) if len(t) >= 2}
+        limit = max_share * len(self.index)
+        return frozenset(t for t in tokens if 0 < sparse.document_frequency(t) <= limit)
 
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""

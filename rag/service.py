@@ -100,7 +100,16 @@ class PolicyQA:
         queries = [self.retriever.prepare(r, filters) for r in resolved]
         all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH)
         answers = [
-            compose(q, r, query.analysis, hits, query.documents, self._years, self.retriever.term_overlap(query, hits))
+            compose(
+                q,
+                r,
+                query.analysis,
+                hits,
+                query.documents,
+                self._years,
+                overlap=self.retriever.term_overlap(query, hits),
+                focus=self.retriever.focus_terms(query),
+            )
             for q, r, query, hits in zip(asked, resolved, queries, all_hits)
         ]
         return [generate(self.settings.llm, answer) for answer in answers]

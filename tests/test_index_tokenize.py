@@ -107,3 +107,11 @@ def test_unreadable_dictionary_cache_is_rebuilt(tmp_path, cache_dir):
     tokens = JiebaTokenizer(cache_dir=tmp_path).tokenize("公园里的桃花")
     assert tokens == JiebaTokenizer(cache_dir=cache_dir).tokenize("公园里的桃花")
     assert cache_file.read_bytes() != b"not a pickle"
+
+
+def test_words_are_the_tokens_without_character_bigrams(tmp_path):
+    tokenizer = JiebaTokenizer(TokenizerConfig(user_words=("高新区",)), cache_dir=tmp_path)
+    words = tokenizer.words("支持高新区发展")
+    assert "高新区" in words
+    assert set(words) <= set(tokenizer.tokenize("支持高新区发展"))
+    assert "新区" not in words and "新区" in tokenizer.tokenize("支持高新区发展")
