@@ -162,6 +162,7 @@ def _draft_note(citations: Sequence[Citation], english: bool) -> list[str]:
 def _abstain_reason(
     analysis: QuestionAnalysis,
     hits: Sequence[ClauseHit],
+    documents: Sequence[Document],
     corpus_years: frozenset[str],
     overlap: float,
     focus: frozenset[str],
@@ -170,6 +171,8 @@ def _abstain_reason(
     if analysis.names_uncovered_region_only:
         regions = "、".join(analysis.other_regions)
         return f"the indexed documents do not cover {regions}" if english else f"已收录的文件不涉及{regions}"
+    if analysis.regions and not hits and not documents:
+        return "the documents it names are excluded by the current filters" if english else "问题所指的文件已被当前筛选条件排除"
     unknown_years = [y for y in years_in(analysis.text) if y not in corpus_years]
     if unknown_years:
         years = "、".join(unknown_years)
@@ -299,7 +302,7 @@ def compose(
     share of the question's words found in the top clauses; `focus` its distinctive words (a figure
     counts as the answer only in a sentence holding one).
     """
-    reason = _abstain_reason(analysis, hits, corpus_years, overlap, focus)
+    reason = _abstain_reason(analysis, hits, documents, corpus_years, overlap, focus)
     if reason is not None:
         text, citations = _abstention(analysis, hits, reason)
         return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))
