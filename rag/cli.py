@@ -18,7 +18,8 @@ from rag.settings import Settings
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 PROG = "policy-rag"
-COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search", "rag.cli_serve")
+COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search")
+"""The commands of the policy layer; ui/cli.py adds `serve` on top (rag/ never imports ui/)."""
 
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:
@@ -53,7 +54,7 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Offline question answering with exact citations over high-tech zone (高新区) policy documents.",
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     parents = [_global_options(suppress=True)]
-    for module in COMMAND_MODULES:
+    for module in modules:
         importlib.import_module(module).register(subparsers, parents)
     return parser
 
@@ -72,8 +73,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MODULES) -> int:
+    parser = build_parser(modules)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse

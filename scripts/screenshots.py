@@ -52,7 +52,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     script = Path(sys.executable).with_name("policy-rag")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "rag.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     print(f"starting policy-rag serve on port {port} (the first start builds the model and index) ...")
     process = subprocess.Popen([*command, "serve", "--port", str(port)], env=env)

@@ -91,7 +91,7 @@ def free_port() -> int:
 
 def policy_rag_command() -> list[str]:
     script = Path(sys.executable).with_name("policy-rag")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "rag.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
 
 
 @dataclass

@@ -13,7 +13,7 @@ DEFAULT_PORT = 7860
 
 
 def register(subparsers: argparse._SubParsersAction, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
-    """The rag.cli hook: adds `serve` and sets its handler."""
+    """The command-line hook (ui/cli.py): adds `serve` and sets its handler."""
     add_serve_parser(subparsers, parents).set_defaults(handler=run_serve)
 
 
