@@ -6,8 +6,9 @@ comparisons draw from every document they compare.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+import functools
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -70,11 +71,13 @@ class ClauseRetriever:
         corpus: Corpus,
         passages: Sequence[Passage],
         index: HybridIndex,
-        english: EnglishToChinese | None = None,
+        english: Callable[[], EnglishToChinese] | None = None,
     ) -> None:
+        """`english` builds the English→Chinese term lookup; it is called on the first English
+        question, so Chinese-only use never pays for loading the dictionary."""
         self.corpus = corpus
         self.index = index
-        self._english = english
+        self._english = functools.cache(english) if english is not None else None
         self._passages = {p.id: p for p in passages}
         self._position_doc = np.array(
             [corpus.clause(self._passages[pid].clause_id).doc_id for pid in index.ids], dtype=object
@@ -157,7 +160,7 @@ class ClauseRetriever:
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
         if query.analysis.is_english and self._english is not None:
-            return self._english.translate(query.search_text)
+            return self._english().translate(query.search_text)
         return query.search_text
 
     def _dense_ranking(self, vector: np.ndarray, allowed: np.ndarray) -> list[Hit]:

@@ -72,7 +72,9 @@ class PolicyQA:
             progress=progress,
             dense_kind=settings.dense_index,
         )
-        english = EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
+        def english() -> EnglishToChinese:
+            return EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
+
         retriever = ClauseRetriever(corpus, inputs.passages, index, english)
         years = frozenset(y for clause in corpus.clauses for y in years_in(clause.normalized))
         return cls(settings, corpus, retriever, years)
