@@ -5,9 +5,9 @@ comparisons draw from every document they compare.
 
 from __future__ import annotations
 
-from collections import defaultdict
 import functools
 import re
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
@@ -21,7 +21,14 @@ from rag.documents import Document
 from rag.filters import Filters
 from rag.normalize import normalize
 from rag.passages import Passage
-from rag.questions import ArticleRef, Intent, QuestionAnalysis, analyse, documents_for_regions, without_regions
+from rag.questions import (
+    ArticleRef,
+    Intent,
+    QuestionAnalysis,
+    analyse,
+    documents_for_regions,
+    without_regions,
+)
 from rag.results import ClauseHit
 
 if TYPE_CHECKING:
