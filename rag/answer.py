@@ -8,11 +8,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.documents import Document, Level
-from rag.evidence import Quantity, asked_quantities, missing_quantities, states, states_any_number, years_in
+from rag.evidence import (
+    Quantity,
+    asked_quantities,
+    missing_quantities,
+    states,
+    states_any_number,
+    years_in,
+)
 from rag.normalize import normalize
-from rag.passages import sentence_spans, unit_note_span
+from rag.passages import sentence_spans
 from rag.questions import Intent, QuestionAnalysis
 from rag.results import Answer, Citation, ClauseHit, ComparisonRow
+from rag.units import UnitNote, find_unit_notes
 
 MIN_SIMILARITY = {"zh": 0.87, "en": 0.74}
 """Below this cosine between question and best sentence, nothing retrieved is about the question.
@@ -117,7 +125,7 @@ def _is_heading_only(sentence: str, hit: ClauseHit) -> bool:
 
 
 def _is_unit_note(sentence: str) -> bool:
-    return unit_note_span(sentence) == (0, len(sentence))
+    return any(note.span == (0, len(sentence)) for note in find_unit_notes(sentence))
 
 
 def _best_sentence(hit: ClauseHit, want: Quantity | None = None) -> str:
@@ -136,9 +144,14 @@ def _states(sentence: str, quantity: Quantity) -> bool:
     return states_any_number(sentence) if quantity is Quantity.ANY else states(sentence, quantity)
 
 
-def _unit_note(hit: ClauseHit) -> str | None:
-    span = unit_note_span(hit.clause.text)
-    return hit.clause.text[span[0] : span[1]] if span else None
+def _unit_note(hit: ClauseHit, after: str | None = None) -> UnitNote | None:
+    """The responsibility note of the clause: the first one after the sentence `after` (a clause
+    may name units for each of its measures), else its last."""
+    notes = find_unit_notes(hit.clause.text)
+    if not notes:
+        return None
+    end = hit.clause.text.find(after) + len(after) if after and after in hit.clause.text else None
+    return next((n for n in notes if end is not None and n.span[0] >= end), notes[-1])
 
 
 def _line(hit: ClauseHit, quote: str | Sequence[str], n: int, english: bool) -> str:
@@ -260,10 +273,11 @@ def _direct(
     if analysis.intent is Intent.RESPONSIBLE:
         with_units = next((h for h in hits[:3] if _unit_note(h)), None)
         if with_units is not None:
-            note = _unit_note(with_units)
             sentence = _best_sentence(with_units)
+            unit_note = _unit_note(with_units, after=sentence)
+            note = with_units.clause.text[unit_note.span[0] : unit_note.span[1]]
             n = sources.cite(with_units, [sentence, note])
-            units = "、".join(with_units.clause.lead_units or with_units.clause.responsible_units)
+            units = "、".join(unit_note.lead or unit_note.responsible)
             lead = f"Responsible: {units}" if english else f"负责单位：{units}"
             lines.append(f"{lead}[{n}]")
             lines.append(_line(with_units, [sentence, note], n, english))

@@ -17,7 +17,6 @@ from rag.normalize import normalize
 MAX_PASSAGE_CHARS = 160
 _SENTENCE_END = re.compile(r"[。；;！!？?]+[”’」』）)]*|\n+")
 _SOFT_BREAK = re.compile(r"[，,：:、]")
-_UNIT_NOTE = re.compile(r"[（(](?:牵头单位|参与单位|[^（）()]{0,80}负责)[^）)]*(?:[（(][^）)]*[）)][^）)]*)*[）)]\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +75,6 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-def unit_note_span(text: str) -> tuple[int, int] | None:
-    """The trailing responsibility note of a clause (（省科技厅负责）, （牵头单位：…）), if any."""
-    match = _UNIT_NOTE.search(text)
-    return (match.start(), match.end()) if match else None
 
 
 def passages_of(clause: Clause) -> list[Passage]:

@@ -22,24 +22,28 @@ _TRAILING = re.compile(r"(等|等单位|等部门)$")
 
 @dataclass(frozen=True, slots=True)
 class UnitNote:
+    """`span` is where the note stands in the text, parentheses included."""
+
     responsible: tuple[str, ...]
     lead: tuple[str, ...] = ()
     participating: tuple[str, ...] = ()
+    span: tuple[int, int] = (0, 0)
 
 
-def _groups(text: str) -> list[str]:
-    """Contents of the outermost balanced parenthesised groups of `text`, in order."""
-    groups: list[str] = []
+def _groups(text: str) -> list[tuple[int, int, str]]:
+    """The outermost balanced parenthesised groups of `text`, in order: (start, end, contents),
+    with [start, end) covering the parentheses."""
+    groups: list[tuple[int, int, str]] = []
     depth, start = 0, 0
     for i, char in enumerate(text):
         if char in _OPEN:
             if depth == 0:
-                start = i + 1
+                start = i
             depth += 1
         elif char in _CLOSE and depth:
             depth -= 1
             if depth == 0:
-                groups.append(text[start:i])
+                groups.append((start, i + 1, text[start + 1 : i]))
     return groups
 
 
@@ -81,16 +85,16 @@ def split_units(text: str) -> tuple[str, ...]:
 def find_unit_notes(text: str) -> tuple[UnitNote, ...]:
     """Every responsible-unit note in a clause's text, in order."""
     notes: list[UnitNote] = []
-    for group in _groups(text):
+    for start, end, group in _groups(text):
         lead_match = _LEAD.search(group)
         if lead_match:
             part_match = _PARTICIPATING.search(group, lead_match.end())
             lead_text = group[lead_match.end() : part_match.start() if part_match else len(group)]
             lead = split_units(lead_text)
             participating = split_units(group[part_match.end() :]) if part_match else ()
-            notes.append(UnitNote(tuple(dict.fromkeys((*lead, *participating))), lead, participating))
+            notes.append(UnitNote(tuple(dict.fromkeys((*lead, *participating))), lead, participating, (start, end)))
             continue
         responsible = _RESPONSIBLE.match(group)
         if responsible and "。" not in responsible.group("units"):
-            notes.append(UnitNote(split_units(responsible.group("units"))))
+            notes.append(UnitNote(split_units(responsible.group("units")), span=(start, end)))
     return tuple(notes)

@@ -42,3 +42,12 @@ def test_half_width_note_is_read_too() -> None:
 
 def test_ordinary_parentheses_are_not_notes() -> None:
     assert find_unit_notes("经市级以上人民政府科技行政部门（外国人来华工作管理部门）批准，（包括国家高新区）") == ()
+
+
+def test_each_note_knows_where_it_stands_in_the_text():
+    text = "支持银行开展质押业务。（省地方金融监管局负责）构建创新生态圈。（省科技厅、省发展改革委按职责分工负责）"
+    notes = find_unit_notes(text)
+    assert [text[n.span[0] : n.span[1]] for n in notes] == [
+        "（省地方金融监管局负责）",
+        "（省科技厅、省发展改革委按职责分工负责）",
+    ]
