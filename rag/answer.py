@@ -18,7 +18,7 @@ from rag.evidence import (
 )
 from rag.normalize import normalize
 from rag.passages import sentence_spans
-from rag.questions import Intent, QuestionAnalysis
+from rag.questions import REGION_ENGLISH, Intent, QuestionAnalysis
 from rag.results import Answer, Citation, ClauseHit, ComparisonRow
 from rag.units import UnitNote, find_unit_notes
 
@@ -69,15 +69,12 @@ def english_name(document: Document) -> str:
     if document.level is Level.NATIONAL:
         name = "State Council opinions"
     else:
-        name = f"{_PINYIN.get(document.region, document.region)} implementing opinions"
+        name = f"{REGION_ENGLISH.get(document.region, document.region)} implementing opinions"
     if document.doc_number:
         name += f" ({document.doc_number})"
     if document.is_draft:
         name += " (draft for comment, not in force)"
     return name
-
-
-_PINYIN = {"河北": "Hebei", "江苏": "Jiangsu", "四川": "Sichuan", "全国": "national"}
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.questions import REGION_ALIASES, is_english, mentioned_regions, without_regions
+from rag.questions import REGION_ALIASES, REGION_ENGLISH, is_english, mentioned_regions, without_regions
 
 _FOLLOWUP_OPENERS = re.compile(
     r"^(那么?|那个|还有|另外|再问|同样|而|and\b|what about\b|how about\b|and what about\b)", re.IGNORECASE
@@ -59,7 +59,7 @@ def resolve_followup(question: str, history: Sequence[str]) -> str:
 
 def _spoken_name(region: str, english: bool) -> str:
     if english:
-        return REGION_ALIASES[region][-1].title() if region != "全国" else "the State Council"
+        return REGION_ENGLISH[region] if region != "全国" else "the State Council"
     return _SPOKEN_NAME.get(region, region)
 
 

@@ -31,6 +31,8 @@ REGION_ALIASES: dict[str, tuple[str, ...]] = {
     "四川": ("四川", "sichuan"),
 }
 
+REGION_ENGLISH: dict[str, str] = {"全国": "national", "河北": "Hebei", "江苏": "Jiangsu", "四川": "Sichuan"}
+
 # Chinese provincial-level divisions; a question about one the corpus does not cover cannot be answered.
 PROVINCES = (
     "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽",

@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.citations import DERIVED_TITLE_MARK
 from rag.documents import Level
 from rag.feedback import FeedbackLog
 from ui import render, style, viewer
@@ -153,5 +154,5 @@ def _doc_choice_label(document) -> str:
     if document.doc_number:
         label += f"（{document.doc_number}）"
     if document.title_derived:
-        label += "（拟题）"
+        label += DERIVED_TITLE_MARK
     return label

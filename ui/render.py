@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
+from rag.citations import DERIVED_TITLE_MARK
 from rag.clauses import Clause
 from rag.documents import Document, Level, Status
 from rag.export import citation_label
@@ -213,7 +214,7 @@ def corpus_line(documents: Sequence[Document]) -> str:
     for document in documents:
         name = " ".join(part for part in (document.issuer, short_title(document.title)) if part)
         number = f"（{esc(document.doc_number)}）" if document.doc_number else ""
-        mark = "（拟题）" if document.title_derived else ""
+        mark = DERIVED_TITLE_MARK if document.title_derived else ""
         draft = f" {status_badge(document)}" if document.is_draft else ""
         chips.append(
             f'<span class="doc-chip" title="{esc(f"《{document.title}》{mark}")}">'
