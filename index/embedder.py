@@ -48,12 +48,12 @@ class SentenceTransformerEmbedder:
         self.spec = spec
         self.model_id = spec.model_id
         self.batch_size = batch_size
-        self._model = _load(spec, threads or _available_cpus())
-        dimension = _dimension(self._model)
+        self.model = _load(spec, threads or available_cpus())
+        dimension = _dimension(self.model)
         if not dimension:
             raise ModelError(f"cannot tell the output size of embedding model {spec.model_id} at {spec.path}")
         self.dimension = int(dimension)
-        self.max_seq_length = int(getattr(self._model, "max_seq_length", 0) or 0)
+        self.max_seq_length = int(getattr(self.model, "max_seq_length", 0) or 0)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.spec.passage_prompt)
@@ -62,10 +62,10 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, self.spec.query_prompt)
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        texts = _as_text_list(texts)
+        texts = as_text_list(texts)
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
+        vectors = self.model.encode(
             texts,
             prompt=prompt,  # always explicit, so no default prompt name applies behind our back
             batch_size=self.batch_size,
@@ -102,7 +102,7 @@ class HashingEmbedder:
         return self._embed(texts, "q")
 
     def _embed(self, texts: Sequence[str], salt: str) -> np.ndarray:
-        texts = _as_text_list(texts)
+        texts = as_text_list(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             marked = f"\x02{text}\x03"
@@ -119,7 +119,7 @@ class HashingEmbedder:
         return out
 
 
-def _as_text_list(texts: Sequence[str]) -> list[str]:
+def as_text_list(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("pass a sequence of texts, not a single string")
     texts = list(texts)
@@ -129,7 +129,7 @@ def _as_text_list(texts: Sequence[str]) -> list[str]:
     return texts
 
 
-def _available_cpus() -> int:
+def available_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

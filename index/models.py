@@ -30,6 +30,7 @@ class ModelSpec:
     model_id: str  # what index manifests record; changes when the model does
     query_prompt: str = ""
     passage_prompt: str = ""
+    onnx_file: Path | None = None  # a verified ONNX export, run by onnxruntime instead of torch
 
     def __post_init__(self) -> None:
         if not self.model_id:
@@ -69,15 +70,15 @@ def read_prompts(folder: Path) -> tuple[str, str]:
 
 
 def _default_spec(models_dir: Path, progress: Progress | None) -> ModelSpec:
-    from index.default_model import MODEL_ID, build_default_model
+    from index.default_model import MODEL_ID, build_default_model, verified_onnx_file
 
     path = build_default_model(models_dir, progress=progress)
     query, passage = read_prompts(path)
-    return ModelSpec(DEFAULT, path, MODEL_ID, query, passage)
+    return ModelSpec(DEFAULT, path, MODEL_ID, query, passage, verified_onnx_file(path))
 
 
 def _folder_spec(setting: str, path: Path) -> ModelSpec:
-    from index.default_model import MANIFEST, check_assembled_folder
+    from index.default_model import MANIFEST, check_assembled_folder, verified_onnx_file
 
     if not path.is_dir():
         problem = "is a file, not a folder" if path.exists() else "does not exist"
@@ -92,6 +93,7 @@ def _folder_spec(setting: str, path: Path) -> ModelSpec:
         )
     path = path.resolve()
     model_id = str(path)
+    onnx_file = None
     if (path / MANIFEST).is_file():
         status = check_assembled_folder(path)
         if not status.ready:
@@ -100,8 +102,9 @@ def _folder_spec(setting: str, path: Path) -> ModelSpec:
                 f'to "{DEFAULT}" to rebuild it under the models directory'
             )
         model_id = json.loads((path / MANIFEST).read_text(encoding="utf-8"))["model_id"]
+        onnx_file = verified_onnx_file(path)
     query, passage = read_prompts(path)
-    return ModelSpec(setting, path, model_id, query, passage)
+    return ModelSpec(setting, path, model_id, query, passage, onnx_file)
 
 
 def _hub_spec(repo_id: str) -> ModelSpec:

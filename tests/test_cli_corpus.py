@@ -14,7 +14,7 @@ from rag.cli import main
 from rag.settings import PACKAGE_CORPUS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "faiss", "sentence_transformers", "transformers", "gradio", "opencc", "jieba", "numpy")
+HEAVY = ("torch", "onnxruntime", "faiss", "sentence_transformers", "transformers", "gradio", "opencc", "jieba", "numpy")
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

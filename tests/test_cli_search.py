@@ -194,7 +194,7 @@ def test_help_answers_without_importing_torch(tmp_path):
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         "    code = main(['--help'])\n"
-        "heavy = ('torch', 'sentence_transformers', 'faiss', 'transformers', 'gradio')\n"
+        "heavy = ('torch', 'sentence_transformers', 'faiss', 'transformers', 'gradio', 'onnxruntime')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(code, heavy, 'search' in out.getvalue() and 'ask' in out.getvalue())\n"
     )

