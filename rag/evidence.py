@@ -44,7 +44,11 @@ _ASKS: dict[Quantity, re.Pattern[str]] = {
     ),
 }
 # 哪几类/哪几个 (which ones) asks for a list, not a number.
-_ASKS_ANY_NUMBER = re.compile(r"多少|(?<!哪)几|\bhow (many|much)\b|\bwhat number\b", re.IGNORECASE)
+_ASKS_ANY_NUMBER = re.compile(
+    r"多少|(?<!哪)几|上限|下限|\bhow (many|much)\b|\bwhat number\b"
+    r"|\bwhat(?:'s| is| are) the (?:minimum|maximum|lowest|highest|upper limit|lower limit)\b",
+    re.IGNORECASE,
+)
 
 # What a sentence states, by the units it uses.
 _STATES: dict[Quantity, re.Pattern[str]] = {
@@ -59,6 +63,7 @@ _STATES: dict[Quantity, re.Pattern[str]] = {
 }
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年|\b)")
+_YEAR_LIKE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,4 +102,12 @@ def missing_quantities(asked: Asked, sentences: list[str]) -> frozenset[Quantity
 
 
 def years_in(text: str) -> tuple[str, ...]:
+    """The years a question asks about: 19xx or 20xx followed by 年 or standing alone (so 2000万 is
+    not one)."""
     return tuple(dict.fromkeys(_YEAR.findall(text)))
+
+
+def year_like_numbers(text: str) -> tuple[str, ...]:
+    """Every 19xx or 20xx number in a clause, names included (科技创新2030重大项目): whatever a
+    clause could be read as saying about a year."""
+    return tuple(dict.fromkeys(_YEAR_LIKE.findall(text)))

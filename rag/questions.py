@@ -53,7 +53,14 @@ _COMPARE_CUES = (
     "哪些文件", "几个省", "都提", "都鼓励", "都要求", "各自", "异同",
     "compare", "difference", "differ", "each province", "both", "all the documents",
 )
-_NATIONAL_VS_PROVINCES = re.compile(r"(国家|国务院|中央)(和|与|及|以及|跟|同)(各|几个|地方|省)|省里|各省|地方(和|与)国家")
+_NATIONAL_VS_PROVINCES = re.compile(
+    r"(国家|国务院|中央)(的?文件)?(和|与|及|以及|跟|同)(各|[几两三]个|地方|省)|省里|各省|地方(和|与)国家"
+)
+# Questions over every document at once: "三个省都…", "四份文件是否都提到…".
+_ALL_DOCUMENTS = re.compile(
+    r"各省|各地|所有文件|全部文件|每份文件|[几两三四]个省|[几两三四]份文件|[几两三四]个文件"
+    r"|都(提到|提及|涉及|规定了|有规定)"
+)
 _DATE_WORDS = re.compile(r"哪一天|哪天|什么时候|何时|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bdate\b", re.IGNORECASE)
 _ISSUE_WORDS = re.compile(r"发布|印发|出台|成文|落款|签发|下发|\bissued\b|\bpublished\b|\bdated\b|\bsigned\b", re.IGNORECASE)
 
@@ -163,6 +170,8 @@ def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> I
     if article is not None and article.article is not None and re.search(r"讲|说|内容|规定|what does|say", text.lower()):
         return Intent.ARTICLE
     if len(regions) >= 2 or _NATIONAL_VS_PROVINCES.search(text):
+        return Intent.COMPARE
+    if set(regions) <= {"全国"} and _ALL_DOCUMENTS.search(text):
         return Intent.COMPARE
     if not regions and _has_any(text, _COMPARE_CUES):
         return Intent.COMPARE

@@ -1,5 +1,5 @@
-"""Cited answers over the real corpus with the real offline model (extractive, no LLM): the dev-set
-acceptance figures, invariants every answer keeps, and behaviour on questions of our own."""
+"""Cited answers over the real corpus with the real offline model (extractive, no LLM): the acceptance
+figures on the dev and held-out sets, invariants every answer keeps, and behaviour on questions of our own."""
 
 from __future__ import annotations
 
@@ -24,16 +24,16 @@ NOT_IN_FORCE = re.compile(r"尚未(正式)?(施行|实施|生效)|未(正式)?(�
 
 
 @pytest.fixture(scope="module")
-def dev_answers(qa, dev_gold):
-    """Every dev question answered in one batch, keyed by question id."""
-    answers = qa.ask_many([g.question for g in dev_gold])
-    return {g.id: a for g, a in zip(dev_gold, answers)}
+def gold_answers(qa, gold):
+    """Every question of the set answered in one batch, keyed by question id."""
+    answers = qa.ask_many([g.question for g in gold])
+    return {g.id: a for g, a in zip(gold, answers)}
 
 
 @pytest.fixture(scope="module")
-def answer_scores(dev_gold, dev_answers, matcher):
-    records = by_id({"id": g.id, **answer_record(dev_answers[g.id])} for g in dev_gold)
-    return score_answers(dev_gold, records, matcher)
+def answer_scores(gold, gold_answers, matcher):
+    records = by_id({"id": g.id, **answer_record(gold_answers[g.id])} for g in gold)
+    return score_answers(gold, records, matcher)
 
 
 def quoted_pieces(text: str) -> list[tuple[str, int]]:
@@ -51,58 +51,58 @@ def quoted_pieces(text: str) -> list[tuple[str, int]]:
     return pieces
 
 
-# --- acceptance on the dev set -------------------------------------------------------------------
+# --- acceptance, on the dev set and on our held-out set ----------------------------------------
 
-def test_abstains_on_at_least_5_of_the_6_unanswerable_questions(dev_gold, dev_answers):
-    unanswerable = [g for g in dev_gold if not g.answerable]
+def test_abstains_on_at_least_5_of_the_6_unanswerable_questions(gold, gold_answers):
+    unanswerable = [g for g in gold if not g.answerable]
     assert len(unanswerable) == 6
-    missed = [g.id for g in unanswerable if not dev_answers[g.id].abstained]
+    missed = [g.id for g in unanswerable if not gold_answers[g.id].abstained]
     assert len(missed) <= 1, f"answered although the documents do not say: {missed}"
 
 
-def test_abstains_on_at_most_3_percent_of_answerable_questions(dev_gold, dev_answers):
-    answerable = [g for g in dev_gold if g.answerable]
-    abstained = [g.id for g in answerable if dev_answers[g.id].abstained]
+def test_abstains_on_at_most_3_percent_of_answerable_questions(gold, gold_answers):
+    answerable = [g for g in gold if g.answerable]
+    abstained = [g.id for g in answerable if gold_answers[g.id].abstained]
     assert len(abstained) / len(answerable) <= 0.03, f"abstained on answerable questions: {abstained}"
 
 
-def test_answered_questions_cite_an_expected_clause_95_percent_of_the_time(answer_scores, dev_gold, dev_answers,
+def test_answered_questions_cite_an_expected_clause_95_percent_of_the_time(answer_scores, gold, gold_answers,
                                                                            matcher):
     value = answer_scores.get("citation_hit")
     missing = [
-        g.id for g in dev_gold
-        if g.answerable and not dev_answers[g.id].abstained
-        and not any(matcher.matches_any(g, c) for c in answer_record(dev_answers[g.id])["citations"])
+        g.id for g in gold
+        if g.answerable and not gold_answers[g.id].abstained
+        and not any(matcher.matches_any(g, c) for c in answer_record(gold_answers[g.id])["citations"])
     ]
     assert value is not None and value >= 0.95, f"citation hit {value:.3f}; no expected clause cited: {missing}"
 
 
-def test_number_answers_state_every_number_of_the_hint(dev_gold, dev_answers):
-    numbers = [g for g in dev_gold if g.type == "number"]
+def test_number_answers_state_every_number_of_the_hint(gold, gold_answers):
+    numbers = [g for g in gold if g.type == "number"]
     assert numbers
-    missing = [g.id for g in numbers if not all_numbers_present(g.answer_hint, dev_answers[g.id].text)]
+    missing = [g.id for g in numbers if not all_numbers_present(g.answer_hint, gold_answers[g.id].text)]
     assert 1 - len(missing) / len(numbers) >= 0.90, f"numbers missing from the answers to {missing}"
 
 
-def test_comparisons_cite_every_document_the_gold_expects(answer_scores, dev_gold, dev_answers, matcher):
+def test_comparisons_cite_every_document_the_gold_expects(answer_scores, gold, gold_answers, matcher):
     """cited_doc_coverage averages, over cross_doc and compare questions, the share of expected
     documents with a citation of an expected clause; every expected document must be cited so."""
     value = answer_scores.get("cited_doc_coverage")
     short = {}
-    for g in dev_gold:
+    for g in gold:
         if g.type in ("cross_doc", "compare"):
-            citations = answer_record(dev_answers[g.id])["citations"]
+            citations = answer_record(gold_answers[g.id])["citations"]
             coverage = document_coverage(g, citations, matcher, len(citations))
             if coverage < 1:
                 short[g.id] = round(coverage, 3)
     assert value == pytest.approx(1.0), f"cited document coverage {value}; below 1 for {short}"
 
 
-def test_comparison_rows_name_each_expected_document_with_its_citation(dev_gold, dev_answers, matcher):
-    for gold in dev_gold:
+def test_comparison_rows_name_each_expected_document_with_its_citation(gold, gold_answers, matcher):
+    for gold in gold:
         if gold.type not in ("cross_doc", "compare"):
             continue
-        answer = dev_answers[gold.id]
+        answer = gold_answers[gold.id]
         assert not answer.abstained, gold.id
         cited = {c.n: c for c in answer.citations}
         rows = {row.document.id: row for row in answer.comparison}
@@ -116,36 +116,36 @@ def test_comparison_rows_name_each_expected_document_with_its_citation(dev_gold,
 
 # --- invariants of every answer ------------------------------------------------------------------
 
-def test_every_marker_refers_to_a_listed_citation(dev_answers):
-    for qid, answer in dev_answers.items():
+def test_every_marker_refers_to_a_listed_citation(gold_answers):
+    for qid, answer in gold_answers.items():
         listed = [c.n for c in answer.citations]
         assert listed == list(range(1, len(listed) + 1)), f"{qid}: citations numbered {listed}"
         used = {int(n) for n in MARKER.findall(answer.text)}
         assert used <= set(listed), f"{qid}: markers {sorted(used - set(listed))} have no citation"
 
 
-def test_every_citation_quote_is_verbatim_in_its_clause(qa, dev_answers):
-    for qid, answer in dev_answers.items():
+def test_every_citation_quote_is_verbatim_in_its_clause(qa, gold_answers):
+    for qid, answer in gold_answers.items():
         for citation in answer.citations:
             assert citation.clause == qa.corpus.clause(citation.clause.id), qid
             for quote in citation.quotes:
                 assert quote and quote in citation.clause.text, f"{qid} [{citation.n}]: {quote[:40]!r}"
 
 
-def test_every_quoted_span_in_the_answer_is_verbatim_in_the_clause_it_cites(dev_answers):
+def test_every_quoted_span_in_the_answer_is_verbatim_in_the_clause_it_cites(gold_answers):
     """“…”[n]: the words between the marks are the clause's own ("……" marks an omission between
     two verbatim pieces)."""
     checked = 0
-    for qid, answer in dev_answers.items():
+    for qid, answer in gold_answers.items():
         cited = {c.n: c.clause.text for c in answer.citations}
         for piece, n in quoted_pieces(answer.text):
             assert piece and piece in cited[n], f"{qid} [{n}]: {piece[:40]!r} is not verbatim in the clause"
             checked += 1
-    assert checked >= len(dev_answers)
+    assert checked >= len(gold_answers)
 
 
-def test_answers_quote_what_they_cite(dev_answers):
-    for qid, answer in dev_answers.items():
+def test_answers_quote_what_they_cite(gold_answers):
+    for qid, answer in gold_answers.items():
         if answer.abstained and not answer.citations:
             continue
         assert QUOTE.search(answer.text), f"{qid}: no quoted clause text in {answer.text[:80]!r}"

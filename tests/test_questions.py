@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Quantity, asked_quantities, missing_quantities, states, states_any_number, years_in
+from rag.evidence import (
+    Quantity,
+    asked_quantities,
+    missing_quantities,
+    states,
+    states_any_number,
+    year_like_numbers,
+    years_in,
+)
 from rag.normalize import normalize
 from rag.questions import ArticleRef, Intent, analyse, article_reference
 
@@ -103,6 +111,8 @@ def test_asking_what_an_article_says_is_an_article_question():
         "各省对高新区的土地政策有什么不同？",
         "国家和各省对外籍人才的规定一样吗？",
         "Compare the talent policies of Hebei and Jiangsu",
+        "国家和三个省的文件是否都提到了知识产权质押？",
+        "四份文件都涉及人才引进吗？",
     ],
 )
 def test_comparison_questions_have_compare_intent(question):
@@ -223,6 +233,26 @@ def test_any_number_counts_digits_and_chinese_numerals_with_units():
     assert states_any_number("培育10家企业")
     assert states_any_number("建设三个平台")
     assert not states_any_number("加大支持力度")
+
+
+@pytest.mark.parametrize("question", ["国务院文件对国家高新区有什么要求？", "国家高新区的总体目标是什么？"])
+def test_a_question_about_one_document_is_no_comparison(question):
+    assert ask(question).intent is not Intent.COMPARE
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the maximum subsidy for a new incubator?", "What's the minimum investment per mu?", "补贴的上限是什么？"],
+)
+def test_asking_for_a_limit_asks_for_a_number(question):
+    assert asked_quantities(question).wants_number
+
+
+def test_a_number_inside_a_name_is_a_year_like_number_but_not_an_asked_year():
+    """科技创新2030重大项目 names 2030: a clause mentioning it covers questions about "2030"."""
+    assert year_like_numbers("参与科技创新2030重大项目，到2025年") == ("2030", "2025")
+    assert years_in("参与科技创新2030重大项目") == ()
+    assert years_in("补助2000万元") == () and year_like_numbers("编号12345") == ()
 
 
 def test_years_in_text_are_found_once_each():
