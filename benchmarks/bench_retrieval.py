@@ -84,6 +84,7 @@ def main() -> None:
         from rag.service import PolicyQA
 
         qa = PolicyQA.open(Settings.from_env(data_dir=data_dir))
+        print(f"query embedding runs on: {qa.retriever.index.embedder!r}")
         qa.search(questions[0])
         qa.ask(questions[0])
         for name, call in (("search", lambda q: qa.search(q, 10)), ("ask", lambda q: qa.ask(q))):
