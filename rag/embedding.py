@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from index.embedder import Embedder
+    from index.models import ModelSpec
 
 Progress = Callable[..., Any]
 
@@ -36,8 +36,25 @@ def model_id(settings: Settings, progress: Progress | None = None) -> str:
     return resolve_model(settings.model, settings.models_dir, progress=progress).model_id
 
 
-def build_model(settings: Settings, progress: Progress | None = None) -> Path:
-    """Assemble the offline default model now (otherwise done on first use); its folder."""
-    from index.models import resolve_model
+def build_model(settings: Settings, progress: Progress | None = None, *, rebuild: bool = False) -> ModelSpec:
+    """Assemble the offline default model now (otherwise done on first use), from scratch with
+    ``rebuild``; the resolved model. Other models are only resolved: there is nothing to build."""
+    from index.default_model import build_default_model
+    from index.models import DEFAULT, resolve_model
 
-    return resolve_model(settings.model or DEFAULT_MODEL, settings.models_dir, progress=progress).path
+    name = settings.model or DEFAULT_MODEL
+    if rebuild and name.strip().lower() == DEFAULT:
+        build_default_model(settings.models_dir, progress=progress, rebuild=True)
+    return resolve_model(name, settings.models_dir, progress=progress)
+
+
+def engine_note(spec: ModelSpec) -> str:
+    """One line for people: what runs the model, and why when it is not the fast engine."""
+    from index.default_model import onnx_record
+
+    if spec.onnx_file is not None:
+        cosine = onnx_record(spec.path).get("min_cosine")
+        return f"runs on onnxruntime (ONNX export verified against sentence-transformers, lowest cosine {cosine})"
+    problem = onnx_record(spec.path).get("error")
+    reason = f"its ONNX export failed: {problem}" if problem else "it has no verified ONNX export"
+    return f"runs on sentence-transformers ({reason})"

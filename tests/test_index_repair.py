@@ -246,3 +246,27 @@ def test_rebuild_killed_while_writing_leaves_the_previous_index_answering(data_d
     assert writing_new_version(data_dir), "the kill should have landed while the new version was being written"
     assert manifest(data_dir)["build_id"] == before
     assert clause_ids(search(data_dir)) == baseline
+
+
+# --- a damaged model -----------------------------------------------------------------------------
+
+def test_damaged_onnx_export_is_reported_and_model_build_rebuild_repairs_it(data_dir, search, cli, baseline):
+    export = next((data_dir / "models").iterdir()) / "onnx" / "model.onnx"
+    damaged = export.with_name("damaged.onnx")
+    content = bytearray(export.read_bytes())  # a new file: the session's model is hard-linked here
+    content[:64] = bytes(64)  # same size, so only loading can tell
+    damaged.write_bytes(content)
+    os.replace(damaged, export)
+
+    message = one_line_error(search(data_dir))
+    assert "cannot load the ONNX export" in message and "policy-rag model build --rebuild" in message
+
+    rebuilt = ok(cli("model", "build", "--rebuild", data_dir=data_dir))
+    assert "runs on onnxruntime" in rebuilt.stdout
+    assert clause_ids(search(data_dir)) == baseline
+
+
+def test_model_build_names_the_engine_and_a_folder_model_without_export_runs_on_torch(data_dir, cli, other_model):
+    assert "runs on onnxruntime" in ok(cli("model", "build", data_dir=data_dir)).stdout
+    result = ok(cli("model", "build", data_dir=data_dir, env={"POLICYQA_MODEL": str(other_model)}))
+    assert "runs on sentence-transformers (it has no verified ONNX export)" in result.stdout
