@@ -27,7 +27,7 @@ FILE_NAMES = (VECTORS_NAME, KEYS_NAME)
 
 
 def embedding_key(model_id: str, text: str) -> str:
-    return hashlib.sha256(f"{model_id}\x00{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()
 
 
 def _no_progress(iterable: Iterable[Any], **_: Any) -> Iterable[Any]:

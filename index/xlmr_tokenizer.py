@@ -25,7 +25,15 @@ def write_tokenizer(
     model_max_length: int,
 ) -> None:
     """Write tokenizer.json, tokenizer_config.json and special_tokens_map.json into ``folder``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from tokenizers.models import Unigram
 
     for token, token_id in SPECIAL_TOKENS.items():

@@ -281,7 +281,7 @@ def _direct(
             return lines, sources.items
     want = None
     if asked.wants_number:
-        want = sorted(asked.quantities)[0]
+        want = min(asked.quantities)
         # Lead with the clause whose matching sentence states the figure asked for.
         top = next((h for h in hits[:3] if any(_states(s, want) for s in _matched_sentences(h, focus))), top)
     first = _best_sentence(top, want)

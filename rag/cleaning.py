@@ -88,10 +88,10 @@ JUNK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"^(来源|信息来源|作者|日期|发布日期|发布时间|时间|编辑|责任编辑|浏览次数|点击数|阅读次数)[:：]"),
     ),
     ("font size switch", re.compile(r"^【?(字号|字体)|【[大中小]】")),
-    ("contact line", re.compile(r"^(联系人|联系电话|电话|手机|传真|邮箱|电子邮箱|e-?mail|地址|邮编|qq)[:：]", re.I)),
+    ("contact line", re.compile(r"^(联系人|联系电话|电话|手机|传真|邮箱|电子邮箱|e-?mail|地址|邮编|qq)[:：]", re.IGNORECASE)),
     ("visitor counter", re.compile(r"您是本站第\d+位|(访问|来访|访客)(者|量|人次)|浏览量")),
     ("page link", re.compile(r"打印本页|关闭窗口|【打印】|【关闭】|分享到|扫一扫|更多>>|返回顶部")),
-    ("copyright line", re.compile(r"版权所有|ICP备|技术支持[:：]|主办单位[:：]|承办单位[:：]", re.I)),
+    ("copyright line", re.compile(r"版权所有|ICP备|技术支持[:：]|主办单位[:：]|承办单位[:：]", re.IGNORECASE)),
 )
 _MAX_JUNK_LINE = 80
 """Only short lines are judged by the patterns: a long paragraph is document text whatever it mentions."""

@@ -214,7 +214,14 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.evaluation import Matcher, by_id, format_tables, load_gold, score_answers, score_search
+    from rag.evaluation import (
+        Matcher,
+        by_id,
+        format_tables,
+        load_gold,
+        score_answers,
+        score_search,
+    )
     from rag.retrieval import MODES
 
     gold = load_gold(args.gold)

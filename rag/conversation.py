@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.questions import REGION_ALIASES, REGION_ENGLISH, is_english, mentioned_regions, without_regions
+from rag.questions import (
+    REGION_ALIASES,
+    REGION_ENGLISH,
+    is_english,
+    mentioned_regions,
+    without_regions,
+)
 
 _FOLLOWUP_OPENERS = re.compile(
     r"^(那么?|那个|还有|另外|再问|同样|而|and\b|what about\b|how about\b|and what about\b)", re.IGNORECASE

@@ -21,9 +21,20 @@ from rag.citations import cite
 from rag.clauses import Clause
 from rag.cleaning import DroppedLine
 from rag.documents import Document
-from rag.duplicates import DUPLICATE_THRESHOLD, FileSummary, group_duplicates, merge_facts, similarity
+from rag.duplicates import (
+    DUPLICATE_THRESHOLD,
+    FileSummary,
+    group_duplicates,
+    merge_facts,
+    similarity,
+)
 from rag.errors import CorpusError, UnknownReferenceError
-from rag.metadata import METADATA_FILE, FileFacts, check_facts_against_text, load_metadata
+from rag.metadata import (
+    METADATA_FILE,
+    FileFacts,
+    check_facts_against_text,
+    load_metadata,
+)
 from rag.normalize import normalize, to_simplified
 from rag.numbering import label_keys
 from rag.parsing import ParsedText, Unit, parse_text
@@ -125,7 +136,7 @@ class Corpus:
         ref = ref.strip()
         try:
             return self.clause(ref)
-        except UnknownReferenceError as not_an_id:
+        except UnknownReferenceError:
             for cut in range(1, len(ref)):
                 if label_keys(ref[cut:]) is None:
                     continue
@@ -134,7 +145,7 @@ class Corpus:
                 except UnknownReferenceError:
                     continue
                 return find_clause_by_label(document, self._by_doc[document.id], ref[cut:])
-            raise not_an_id
+            raise
 
     def document_of_file(self, file: str) -> str:
         """The id of the document a corpus file holds (Hebei's two files give the same id)."""

@@ -20,11 +20,7 @@ MIN_TERM_CHARS = 2
 MAX_TERM_CHARS = 8
 
 _STOPWORDS = frozenset(
-    "a an the of and or to in on at for by with from into as is are was were be been being do does did "
-    "can could will would shall should may might must has have had what which who whom whose how why when "
-    "where there this that these those it its their them they he she his her we our you your i me my any "
-    "some such than then so if not no yes also about under over per each other more most very just only "
-    "s t one ones".split()
+    ["a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "for", "by", "with", "from", "into", "as", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "has", "have", "had", "what", "which", "who", "whom", "whose", "how", "why", "when", "where", "there", "this", "that", "these", "those", "it", "its", "their", "them", "they", "he", "she", "his", "her", "we", "our", "you", "your", "i", "me", "my", "any", "some", "such", "than", "then", "so", "if", "not", "no", "yes", "also", "about", "under", "over", "per", "each", "other", "more", "most", "very", "just", "only", "s", "t", "one", "ones"]
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _PARENTHETICAL = re.compile(r"\([^)]*\)")
@@ -52,8 +48,7 @@ def _gloss_keys(gloss: str) -> tuple[str, ...] | None:
     lowered = gloss.lower()
     if not gloss or lowered.startswith(("cl:", "abbr.", "see ", "variant of", "old variant", "surname", "used in")):
         return None
-    if lowered.startswith("to "):
-        lowered = lowered[3:]
+    lowered = lowered.removeprefix("to ")
     words = tuple(english_words(lowered))
     if not words or len(words) > MAX_PHRASE_WORDS or all(w in _STOPWORDS for w in words):
         return None

@@ -29,6 +29,7 @@ class UnknownReferenceError(PolicyQAError):
 USER_FACING_ERRORS = (PolicyQAError, SearchEngineError)
 
 __all__ = [
+    "USER_FACING_ERRORS",
     "CorpusError",
     "DecodeError",
     "IndexStateError",
@@ -36,6 +37,5 @@ __all__ = [
     "PolicyQAError",
     "QuestionError",
     "SearchEngineError",
-    "USER_FACING_ERRORS",
     "UnknownReferenceError",
 ]

@@ -121,9 +121,12 @@ def mentioned_regions(text: str) -> tuple[str, ...]:
     lowered = text.lower()
     found = [region for region, aliases in REGION_ALIASES.items() if any(a in lowered for a in aliases)]
     # "国家和河北、江苏" names the national document; "国家高新区" alone does not.
-    if "全国" not in found and re.search(r"国家(?!高新|级|实验室|重点|自主|战略|技术|科技|层)", text):
-        if re.search(r"国家(和|与|、|及|以及|跟|同)|(和|与|、|及)国家", text):
-            found.insert(0, "全国")
+    if (
+        "全国" not in found
+        and re.search(r"国家(?!高新|级|实验室|重点|自主|战略|技术|科技|层)", text)
+        and re.search(r"国家(和|与|、|及|以及|跟|同)|(和|与|、|及)国家", text)
+    ):
+        found.insert(0, "全国")
     return tuple(found)
 
 

@@ -99,19 +99,19 @@ def test_comparisons_cite_every_document_the_gold_expects(answer_scores, gold, g
 
 
 def test_comparison_rows_name_each_expected_document_with_its_citation(gold, gold_answers, matcher):
-    for gold in gold:
-        if gold.type not in ("cross_doc", "compare"):
+    for question in gold:
+        if question.type not in ("cross_doc", "compare"):
             continue
-        answer = gold_answers[gold.id]
-        assert not answer.abstained, gold.id
+        answer = gold_answers[question.id]
+        assert not answer.abstained, question.id
         cited = {c.n: c for c in answer.citations}
         rows = {row.document.id: row for row in answer.comparison}
-        assert len(rows) == len(answer.comparison), f"{gold.id}: a document has two rows"
+        assert len(rows) == len(answer.comparison), f"{question.id}: a document has two rows"
         for row in answer.comparison:
-            assert row.citation_ns and all(cited[n].document.id == row.document.id for n in row.citation_ns), gold.id
-        for doc in {matcher.document(e.doc) for e in gold.expected}:
-            assert doc in rows, f"{gold.id}: no comparison row for {doc}"
-            assert rows[doc].found, f"{gold.id}: {doc} is said to have nothing on this, but the gold cites it"
+            assert row.citation_ns and all(cited[n].document.id == row.document.id for n in row.citation_ns), question.id
+        for doc in {matcher.document(e.doc) for e in question.expected}:
+            assert doc in rows, f"{question.id}: no comparison row for {doc}"
+            assert rows[doc].found, f"{question.id}: {doc} is said to have nothing on this, but the gold cites it"
 
 
 # --- invariants of every answer ------------------------------------------------------------------

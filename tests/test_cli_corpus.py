@@ -142,6 +142,6 @@ def test_installed_command_exits_non_zero_on_unknown_clause(tmp_path: Path) -> N
     if not exe.exists():
         pytest.skip("policy-rag is not installed in this environment (pip install -e .)")
     env = {**os.environ, "POLICYQA_CORPUS_DIR": str(PACKAGE_CORPUS_DIR), "POLICYQA_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([str(exe), "show", "no-such-clause"], capture_output=True, text=True, env=env)
+    result = subprocess.run([str(exe), "show", "no-such-clause"], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("policy-rag: error: no clause with id 'no-such-clause'")

@@ -6,7 +6,14 @@ import pytest
 
 from rag.cleaning import clean
 from rag.documents import Level, Status
-from rag.duplicates import DUPLICATE_THRESHOLD, FileSummary, choose_canonical, group_duplicates, merge_facts, similarity
+from rag.duplicates import (
+    DUPLICATE_THRESHOLD,
+    FileSummary,
+    choose_canonical,
+    group_duplicates,
+    merge_facts,
+    similarity,
+)
 from rag.errors import CorpusError
 from rag.metadata import FileFacts
 from rag.settings import PACKAGE_CORPUS_DIR

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from index.fusion import min_max_normalise, reciprocal_rank_fusion, weighted_score_fusion
+from index.fusion import (
+    min_max_normalise,
+    reciprocal_rank_fusion,
+    weighted_score_fusion,
+)
 from index.hits import Hit
 
 

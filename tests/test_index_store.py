@@ -16,7 +16,14 @@ from test_index_fakes import ITEMS, FakeEmbedder
 
 from index.errors import IndexStateError, ModelError
 from index.manifest import FORMAT_VERSION, sha256_file
-from index.store import CURRENT_NAME, LOCK_NAME, build_index, is_current, load_index, read_manifest
+from index.store import (
+    CURRENT_NAME,
+    LOCK_NAME,
+    build_index,
+    is_current,
+    load_index,
+    read_manifest,
+)
 from index.tokenize import TokenizerConfig
 
 QUERIES = ["公园里的桃花", "红烧肉", "地铁什么时候通车？", "python data", "图书馆晚上开放吗"]

