@@ -37,14 +37,17 @@ FOCUS_SHARE = 0.3
 share of the question's distinctive words; otherwise the figure is about something else."""
 
 RELATED_SHOWN = 3
-MAX_RELATED = 2
+MAX_RELATED = 3
+RELATED_SCORE_RATIO = 0.85
+"""After the answering sentence, up to MAX_RELATED further clauses whose fused score is at least
+this share of the best one are quoted as related provisions: more when retrieval cannot tell the
+candidates apart, fewer when one clause stands out."""
 COMPARISON_QUOTES = 8
 MAX_PER_DOCUMENT = 3
+COMPARISON_SCORE_RATIO = 0.75
 """A comparison quotes up to COMPARISON_QUOTES clauses in all, at most MAX_PER_DOCUMENT per document
-(three each for two documents, two each for three or four)."""
-RELATED_SCORE_RATIO = 0.75
-"""After the answering sentence, up to MAX_RELATED further clauses whose fused score is at least
-this share of the best one are quoted as related provisions."""
+(three each for two documents, two each for three or four), the further ones of a document only if
+their score is at least COMPARISON_SCORE_RATIO of that document's best."""
 _QUANTITY_WORDS = {
     Quantity.MONEY: ("具体金额", "specific amount of money"),
     Quantity.AGE: ("具体年龄", "specific age"),
@@ -233,7 +236,7 @@ def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: S
         if not own:
             continue
         best = own[0]
-        shown = [best] + [h for h in own[1:per_document] if h.score >= RELATED_SCORE_RATIO * best.score]
+        shown = [best] + [h for h in own[1:per_document] if h.score >= COMPARISON_SCORE_RATIO * best.score]
         quoted = []
         for hit in shown:
             sentence = _best_sentence(hit)

@@ -78,10 +78,31 @@ class Asked:
 
 
 def asked_quantities(question: str) -> Asked:
+    question = _without_indefinite_numbers(question)
     found = {q for q, pattern in _ASKS.items() if pattern.search(question)}
     if not found and _ASKS_ANY_NUMBER.search(question):
         found.add(Quantity.ANY)
     return Asked(frozenset(found))
+
+
+_SUBCLAUSE = re.compile(r"[^，,；;。？?！!]+[，,；;。？?！!]?")
+_INDEFINITE_JI = re.compile(r"(?<!哪)几(?=[个家项类位年])")
+_NARRATIVE = re.compile(r"了|把|被|如果|要是|假如|假设")
+
+
+def _without_indefinite_numbers(question: str) -> str:
+    """几个 asks "how many" in a question, and means "a few" in a story told before it: in
+    把旁边几个小园区接过来统一管了，收入怎么分？ it asks no number, in 江苏有几个高新区，分别在哪？ it
+    does. A story is a sub-clause before the last, not ending with a question mark, that tells of an
+    event or a supposition (了, 把, 被, 如果, 要是…); its 几 becomes 若干 (several)."""
+    parts = _SUBCLAUSE.findall(question)
+    kept = [
+        _INDEFINITE_JI.sub("若干", part)
+        if i < len(parts) - 1 and not part.endswith(("？", "?")) and _NARRATIVE.search(part)
+        else part
+        for i, part in enumerate(parts)
+    ]
+    return "".join(kept)
 
 
 def states(sentence: str, quantity: Quantity) -> bool:

@@ -31,6 +31,11 @@ REGION_ALIASES: dict[str, tuple[str, ...]] = {
     "四川": ("四川", "sichuan"),
 }
 
+# One-character names, counted only where they cannot be part of another word: run together or
+# listed (冀、川两省, 苏川), or before 省 (川省).
+_ABBREVIATIONS = {"冀": "河北", "苏": "江苏", "川": "四川"}
+_ABBREVIATED = re.compile(r"[冀苏川](?:[、和与及跟]?[冀苏川])+|[冀苏川](?=(?:两|三)?省)")
+
 REGION_ENGLISH: dict[str, str] = {"全国": "national", "河北": "Hebei", "江苏": "Jiangsu", "四川": "Sichuan"}
 
 # Chinese provincial-level divisions; a question about one the corpus does not cover cannot be answered.
@@ -120,6 +125,9 @@ def is_english(text: str) -> bool:
 def mentioned_regions(text: str) -> tuple[str, ...]:
     lowered = text.lower()
     found = [region for region, aliases in REGION_ALIASES.items() if any(a in lowered for a in aliases)]
+    for match in _ABBREVIATED.finditer(text):
+        found += [_ABBREVIATIONS[c] for c in match.group() if c in _ABBREVIATIONS]
+    found = list(dict.fromkeys(found))
     # "国家和河北、江苏" names the national document; "国家高新区" alone does not.
     if (
         "全国" not in found

@@ -39,10 +39,18 @@ def ask(question: str):
         ("Compare Jiangsu and Sichuan on land use", ("江苏", "四川")),
         ("What does the State Council say about talent?", ("全国",)),
         ("国家和河北、江苏都鼓励设科技支行吗？", ("全国", "河北", "江苏")),
+        ("冀、川两省对领军企业分别给予哪些支持？", ("河北", "四川")),
+        ("苏川两省的土地政策有何不同？", ("江苏", "四川")),
+        ("川省对瞪羚企业有什么支持？", ("四川",)),
     ],
 )
 def test_regions_named_in_the_question_are_found(question, regions):
     assert set(ask(question).regions) == set(regions)
+
+
+@pytest.mark.parametrize("question", ["经济复苏阶段高新区有什么扶持？", "苏州工业园区算不算高新区？"])
+def test_one_character_names_inside_other_words_name_no_region(question):
+    assert ask(question).regions == ()
 
 
 @pytest.mark.parametrize("question", ["国家高新区可以申请综合保税区吗？", "高新区如何建设国家重点实验室？"])
@@ -170,13 +178,24 @@ def test_english_questions_are_recognised(question, english):
         ("How much money does Sichuan give for an IPO?", {Quantity.MONEY}),
         ("How many years can the visa last?", {Quantity.DURATION}),
         ("How many zones does Jiangsu plan?", {Quantity.COUNT}),
+        ("江苏有几个国家高新区，分别在哪里？", {Quantity.COUNT}),
+        ("R字签证的有效期是多久，每次能停留几天？", {Quantity.DURATION}),
     ],
 )
 def test_questions_ask_for_the_quantity_their_words_name(question, quantities):
     assert asked_quantities(question).quantities == quantities
 
 
-@pytest.mark.parametrize("question", ["四川对瞪羚企业有哪些支持？", "牵头单位是谁？", "What does Jiangsu say about land?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "四川对瞪羚企业有哪些支持？",
+        "牵头单位是谁？",
+        "What does Jiangsu say about land?",
+        "一个大园区把旁边几个小园区接过来统一管了，那些小园区的收入怎么分？",
+        "要是几家企业联合申报了，项目归谁管？",
+    ],
+)
 def test_questions_asking_no_number_ask_for_no_quantity(question):
     assert not asked_quantities(question).wants_number
 
