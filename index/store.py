@@ -2,7 +2,8 @@
 
 A build writes a new version into a temporary folder, fsyncs it, renames it into place and only then
 replaces CURRENT (os.replace), so a build killed at any moment leaves the previous version answering.
-Leftovers of such a build are removed by the next one.
+Leftovers of such a build are removed by the next one, or by remove_leftovers() (which
+`policy-rag index` runs when nothing needs rebuilding).
 
     root/CURRENT                        "<build-id>\\n"
     root/versions/<build-id>/           manifest.json, ids.json, tokenizer.json, dense.faiss, sparse/,
@@ -199,6 +200,20 @@ def _build_lock(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_leftovers(root: str | os.PathLike[str]) -> bool:
+    """Remove what killed builds left under root (unfinished versions, temporary files), unless a
+    build is running now. False when one is, or when root holds no index."""
+    root = Path(root)
+    if not (root / CURRENT_NAME).is_file():
+        return False
+    try:
+        with _build_lock(root):
+            _remove_stale_versions(root, keep=_pointer_or_none(root))
+    except IndexStateError:
+        return False  # another build holds the lock; its folder is not a leftover
+    return True
 
 
 def _remove_stale_versions(root: Path, keep: str | None) -> None:

@@ -96,7 +96,7 @@ def _model_build(args: argparse.Namespace, settings: Settings) -> int:
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from rag.corpus import load_corpus
     from rag.embedding import model_id
-    from rag.indexing import index_inputs, index_is_current
+    from rag.indexing import index_inputs, index_is_current, remove_index_leftovers
 
     started = time.perf_counter()
     if not args.rebuild:
@@ -104,6 +104,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         inputs = index_inputs(corpus, settings.corpus_dir)
         current_model = model_id(settings, progress=_progress())
         if index_is_current(inputs, settings.index_dir, current_model, settings.dense_index):
+            remove_index_leftovers(settings.index_dir)
             print(f"index at {settings.index_dir} is up to date: {len(corpus.clauses)} clauses, "
                   f"{len(inputs.items)} passages, model {current_model} ({time.perf_counter() - started:.1f} s)")
             return 0

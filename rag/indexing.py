@@ -105,3 +105,10 @@ def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str, dense_
     from index.store import is_current
 
     return is_current(index_dir, inputs.fingerprint, model_id, inputs.tokenizer, dense_kind)
+
+
+def remove_index_leftovers(index_dir: Path) -> bool:
+    """Clear what a killed build left in the index folder, unless a build is running there now."""
+    from index.store import remove_leftovers
+
+    return remove_leftovers(index_dir)

@@ -226,7 +226,7 @@ def writing_new_version(data_dir: Path) -> bool:
 
 
 def test_rebuild_killed_while_writing_leaves_the_previous_index_answering(data_dir, corpus_dir, search, baseline,
-                                                                          tmp_path):
+                                                                          cli, tmp_path):
     """SIGKILL once the new version's folder appears (after embedding, while its files are written)."""
     before = manifest(data_dir)["build_id"]
     log = tmp_path / "rebuild.log"
@@ -246,6 +246,8 @@ def test_rebuild_killed_while_writing_leaves_the_previous_index_answering(data_d
     assert writing_new_version(data_dir), "the kill should have landed while the new version was being written"
     assert manifest(data_dir)["build_id"] == before
     assert clause_ids(search(data_dir)) == baseline
+    ok(cli("index", data_dir=data_dir))  # nothing to rebuild, but the killed build's folder goes
+    assert not writing_new_version(data_dir) and manifest(data_dir)["build_id"] == before
 
 
 # --- a damaged model -----------------------------------------------------------------------------

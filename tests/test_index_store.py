@@ -23,6 +23,7 @@ from index.store import (
     is_current,
     load_index,
     read_manifest,
+    remove_leftovers,
 )
 from index.tokenize import TokenizerConfig
 
@@ -339,6 +340,18 @@ def test_the_next_build_removes_what_a_crash_left(tmp_path, build):
     build(tmp_path, corpus_hash="corpus-2")
     assert [p.name for p in (tmp_path / "versions").iterdir()] == [current_folder(tmp_path).name]
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_leftovers_are_removed_without_a_build_unless_one_is_running(tmp_path, build):
+    build(tmp_path)
+    leftover = tmp_path / "versions" / ".building-20200101T000000Z-abcdef"
+    leftover.mkdir()
+    with open(tmp_path / LOCK_NAME, "a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        assert not remove_leftovers(tmp_path) and leftover.is_dir(), "a running build's folder is no leftover"
+    assert remove_leftovers(tmp_path) and not leftover.exists()
+    assert [p.name for p in (tmp_path / "versions").iterdir()] == [current_folder(tmp_path).name]
+    assert not remove_leftovers(tmp_path / "no-index-here")
 
 
 KILLED_BUILD = """
