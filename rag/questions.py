@@ -59,7 +59,7 @@ _COMPARE_CUES = (
     "compare", "difference", "differ", "each province", "both", "all the documents",
 )
 _NATIONAL_VS_PROVINCES = re.compile(
-    r"(国家|国务院|中央)(的?文件)?(和|与|及|以及|跟|同)(各|[几两三]个|地方|省)|省里|各省|地方(和|与)国家"
+    r"(国家|国务院|中央)(的?文件)?(和|与|及|以及|跟|同)(各|[几两三]个|地方|省)|各省|地方(和|与)国家"
 )
 # Questions over every document at once: "三个省都…", "四份文件是否都提到…".
 _ALL_DOCUMENTS = re.compile(

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from rag.answer import CANDIDATES_SHOWN
 from rag.cli_search import answer_record
 from rag.evaluation import all_numbers_present, by_id, document_coverage, score_answers
 
@@ -152,6 +153,25 @@ def test_answers_quote_what_they_cite(gold_answers):
 
 
 # --- behaviour beyond the dev set ----------------------------------------------------------------
+
+UNCERTAIN = "问题的说法与文件用语差别较大"
+
+
+def test_a_question_worded_far_from_the_documents_gets_candidates_not_one_answer(qa):
+    answer = qa.ask("老板们想在四川园区里盖更高的厂房，要不要多交钱？")
+    assert not answer.abstained
+    assert answer.text.startswith(UNCERTAIN)
+    assert len(answer.citations) == CANDIDATES_SHOWN
+    assert all(c.document.region == "四川" for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question", ["国务院文件对国家高新区的科技金融有什么支持？", "江苏对高新区的土地利用有什么政策？"]
+)
+def test_a_question_in_the_documents_own_words_is_answered_directly(qa, question):
+    answer = qa.ask(question)
+    assert not answer.abstained and not answer.text.startswith(UNCERTAIN)
+
 
 @pytest.mark.parametrize(
     "question",

@@ -254,7 +254,10 @@ def test_any_number_counts_digits_and_chinese_numerals_with_units():
     assert not states_any_number("加大支持力度")
 
 
-@pytest.mark.parametrize("question", ["国务院文件对国家高新区有什么要求？", "国家高新区的总体目标是什么？"])
+@pytest.mark.parametrize(
+    "question",
+    ["国务院文件对国家高新区有什么要求？", "国家高新区的总体目标是什么？", "江苏这边，搞科研的单位想在园区里开公司，省里给不给钱？"],
+)
 def test_a_question_about_one_document_is_no_comparison(question):
     assert ask(question).intent is not Intent.COMPARE
 
