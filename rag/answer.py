@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from rag.documents import Document, Level
 from rag.evidence import (
+    CorpusYears,
     Quantity,
     asked_quantities,
     missing_quantities,
     states,
     states_any_number,
-    years_in,
 )
 from rag.normalize import normalize
 from rag.passages import sentence_spans
@@ -111,14 +111,19 @@ def _sentences(hit: ClauseHit) -> list[str]:
     return [hit.clause.text[a:b] for a, b in spans]
 
 
-def _matched_sentences(hit: ClauseHit, focus: frozenset[str] = frozenset()) -> list[str]:
-    """The sentences of the clause that matched the question themselves (not the whole clause),
-    and, given the question's distinctive words, only those holding one of them."""
+def _matched_sentences(hit: ClauseHit) -> list[str]:
+    """The sentences of the clause that matched the question themselves (not the whole clause)."""
     sentences = sentence_spans(hit.clause.text)
-    matched = [hit.clause.text[a:b] for a, b in hit.matched if (a, b) in sentences]
+    return [hit.clause.text[a:b] for a, b in hit.matched if (a, b) in sentences]
+
+
+def _evidence_sentences(hit: ClauseHit, focus: frozenset[str]) -> list[str]:
+    """The sentences of the clause that may carry a figure the question asks for: given its
+    distinctive words, every sentence holding one (a long clause states its targets in sentences
+    that did not match best); otherwise the sentences that matched."""
     if not focus:
-        return matched
-    return [s for s in matched if _focus_share(s, focus) >= FOCUS_SHARE]
+        return _sentences(hit)
+    return [s for s in _sentences(hit) if _focus_share(s, focus) >= FOCUS_SHARE]
 
 
 def _focus_share(sentence: str, focus: frozenset[str]) -> float:
@@ -134,12 +139,17 @@ def _is_unit_note(sentence: str) -> bool:
     return any(note.span == (0, len(sentence)) for note in find_unit_notes(sentence))
 
 
-def _best_sentence(hit: ClauseHit, want: Quantity | None = None) -> str:
+def _best_sentence(hit: ClauseHit, want: Quantity | None = None, focus: frozenset[str] = frozenset()) -> str:
     """The sentence of the clause that best answers: the best matched one that says something
-    (not the bare heading, not the responsibility note), holding the asked quantity if any."""
+    (not the bare heading, not the responsibility note), holding the asked quantity if any, in a
+    sentence with the question's distinctive words if there is one."""
     sentences = _sentences(hit)
     candidates = [s for s in sentences if not _is_heading_only(s, hit) and not _is_unit_note(s)] or sentences
     if want is not None:
+        evidence = set(_evidence_sentences(hit, focus))
+        for sentence in candidates:
+            if sentence in evidence and _states(sentence, want):
+                return sentence
         for sentence in candidates[:6]:
             if _states(sentence, want):
                 return sentence
@@ -182,7 +192,7 @@ def _abstain_reason(
     analysis: QuestionAnalysis,
     hits: Sequence[ClauseHit],
     documents: Sequence[Document],
-    corpus_years: frozenset[str],
+    corpus_years: CorpusYears,
     overlap: float,
     focus: frozenset[str],
 ) -> str | None:
@@ -192,7 +202,7 @@ def _abstain_reason(
         return f"the indexed documents do not cover {regions}" if english else f"已收录的文件不涉及{regions}"
     if analysis.regions and not hits and not documents:
         return "the documents it names are excluded by the current filters" if english else "问题所指的文件已被当前筛选条件排除"
-    unknown_years = [y for y in years_in(analysis.text) if y not in corpus_years]
+    unknown_years = corpus_years.unknown_in(analysis.text)
     if unknown_years:
         years = "、".join(unknown_years)
         return f"no document mentions the year {years}" if english else f"文件中没有涉及{years}年的内容"
@@ -206,7 +216,7 @@ def _abstain_reason(
         return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
     asked = asked_quantities(analysis.text)
     if asked.wants_number and analysis.intent is not Intent.COMPARE:
-        sentences = [s for hit in hits[:3] for s in _matched_sentences(hit, focus)]
+        sentences = [s for hit in hits[:3] for s in _evidence_sentences(hit, focus)]
         missing = missing_quantities(asked, sentences)
         if missing:
             words = "、".join(_QUANTITY_WORDS[q][1 if english else 0] for q in sorted(missing))
@@ -294,8 +304,8 @@ def _direct(
     if asked.wants_number:
         want = min(asked.quantities)
         # Lead with the clause whose matching sentence states the figure asked for.
-        top = next((h for h in hits[:3] if any(_states(s, want) for s in _matched_sentences(h, focus))), top)
-    first = _best_sentence(top, want)
+        top = next((h for h in hits[:3] if any(_states(s, want) for s in _evidence_sentences(h, focus))), top)
+    first = _best_sentence(top, want, focus)
     lines.append(_line(top, first, sources.cite(top, [first]), english))
     others = [h for h in hits if h is not top]
     related = [h for h in others[:MAX_RELATED] if h.score >= RELATED_SCORE_RATIO * hits[0].score]
@@ -328,7 +338,7 @@ def compose(
     analysis: QuestionAnalysis,
     hits: Sequence[ClauseHit],
     documents: Sequence[Document],
-    corpus_years: frozenset[str],
+    corpus_years: CorpusYears,
     overlap: float = 1.0,
     focus: frozenset[str] = frozenset(),
 ) -> Answer:

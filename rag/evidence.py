@@ -9,6 +9,7 @@ amount of money.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -126,6 +127,30 @@ def years_in(text: str) -> tuple[str, ...]:
     """The years a question asks about: 19xx or 20xx followed by 年 or standing alone (so 2000万 is
     not one)."""
     return tuple(dict.fromkeys(_YEAR.findall(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusYears:
+    """The years a corpus speaks of: as years (2025年), and as any 19xx/20xx number (科技创新2030)."""
+
+    dated: frozenset[str]
+    numbers: frozenset[str]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> CorpusYears:
+        texts = list(texts)
+        return cls(
+            frozenset(y for text in texts for y in years_in(text)),
+            frozenset(y for text in texts for y in year_like_numbers(text)),
+        )
+
+    def unknown_in(self, question: str) -> list[str]:
+        """The years the question asks about that the corpus never mentions. A year written as one
+        (2030年) must be one in the corpus; a bare number (Innovation 2030) may be any mention."""
+        return [
+            y for y in years_in(question)
+            if y not in (self.dated if re.search(rf"{y}\s*年", question) else self.numbers)
+        ]
 
 
 def year_like_numbers(text: str) -> tuple[str, ...]:

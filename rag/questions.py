@@ -25,8 +25,12 @@ class Intent(StrEnum):
 
 # Names people use for each region covered by the corpus, Chinese and English.
 REGION_ALIASES: dict[str, tuple[str, ...]] = {
-    "全国": ("国务院", "国家层面", "国家文件", "国家的", "国发", "中央", "state council", "national", "nationwide"),
-    "河北": ("河北", "冀", "hebei"),
+    "全国": (
+        "国务院", "国家层面", "国家文件", "国家的", "国发", "7号文", "七号文", "中央", "state council", "national",
+        "nationwide",
+    ),
+    # 冀 alone is also in 京津冀 (Beijing-Tianjin-Hebei, which every document mentions): see _ABBREVIATED.
+    "河北": ("河北", "冀政", "hebei"),
     "江苏": ("江苏", "苏政", "jiangsu"),
     "四川": ("四川", "sichuan"),
 }
@@ -63,15 +67,17 @@ _NATIONAL_VS_PROVINCES = re.compile(
 )
 # Questions over every document at once: "三个省都…", "四份文件是否都提到…".
 _ALL_DOCUMENTS = re.compile(
-    r"各省|各地|所有文件|全部文件|每份文件|[几两三四]个省|[几两三四]份文件|[几两三四]个文件"
+    r"各省|各地|各(?:个|份)?文件|所有文件|全部文件|每份文件|[几两三四]个省|[几两三四]份文件|[几两三四]个文件"
     r"|都(提到|提及|涉及|规定了|有规定)"
 )
 _DATE_WORDS = re.compile(r"哪一天|哪天|什么时候|何时|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bdate\b", re.IGNORECASE)
 _ISSUE_WORDS = re.compile(r"发布|印发|出台|成文|落款|签发|下发|\bissued\b|\bpublished\b|\bdated\b|\bsigned\b", re.IGNORECASE)
 
-_RESPONSIBLE_CUES = (
-    "牵头单位", "参与单位", "哪个部门", "哪些部门", "什么部门", "负责", "牵头", "谁来", "由谁", "谁负责",
-    "责任单位", "主管", "lead unit", "which department", "who is responsible", "who leads", "responsible",
+# 负责人 (the person in charge) and 负责同志 ask about people, not the unit responsible.
+_RESPONSIBLE = re.compile(
+    r"牵头单位|参与单位|哪个部门|哪些部门|什么部门|负责(?!人|同志)|牵头|谁来|由谁|责任单位|主管"
+    r"|lead unit|which department|who is responsible|who leads|responsible",
+    re.IGNORECASE,
 )
 _NUMBER_CUES = (
     "多少", "几年", "几个", "几家", "几岁", "多大", "多长", "比例", "多久", "最长", "最高", "最多", "上限",
@@ -186,7 +192,7 @@ def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> I
         return Intent.COMPARE
     if not regions and _has_any(text, _COMPARE_CUES):
         return Intent.COMPARE
-    if _has_any(text, _RESPONSIBLE_CUES):
+    if _RESPONSIBLE.search(text):
         return Intent.RESPONSIBLE
     if _has_any(text, _NUMBER_CUES):
         return Intent.NUMBER

@@ -162,7 +162,8 @@ class ClauseRetriever:
         sparse = self.index.sparse
         tokens = {t for t in sparse.tokenizer.words(self._keywords(query)) if len(t) >= 2}
         limit = max_share * len(self.index)
-        return frozenset(t for t in tokens if 0 < sparse.document_frequency(t) <= limit)
+        # A year or a figure dates or sizes what is asked; it is not what the question is about.
+        return frozenset(t for t in tokens if 0 < sparse.document_frequency(t) <= limit and not t.isdigit())
 
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""

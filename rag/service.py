@@ -12,7 +12,7 @@ from rag.conversation import resolve_followup
 from rag.corpus import Corpus, load_corpus
 from rag.crosslingual import EnglishToChinese, load_cedict_lines
 from rag.errors import QuestionError
-from rag.evidence import year_like_numbers
+from rag.evidence import CorpusYears
 from rag.filters import Filters
 from rag.indexing import index_inputs, open_index
 from rag.llm import generate
@@ -47,7 +47,7 @@ class PolicyQA:
     settings: Settings
     corpus: Corpus
     retriever: ClauseRetriever
-    _years: frozenset[str]
+    _years: CorpusYears
 
     @classmethod
     def open(
@@ -76,7 +76,7 @@ class PolicyQA:
             return EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
 
         retriever = ClauseRetriever(corpus, inputs.passages, index, english)
-        years = frozenset(y for clause in corpus.clauses for y in year_like_numbers(clause.normalized))
+        years = CorpusYears.of(clause.normalized for clause in corpus.clauses)
         return cls(settings, corpus, retriever, years)
 
     def document_text(self, doc_id: str) -> str:

@@ -157,6 +157,14 @@ def test_answers_quote_what_they_cite(gold_answers):
 UNCERTAIN = "问题的说法与文件用语差别较大"
 
 
+def test_a_figure_stated_in_another_sentence_of_the_answering_clause_is_found(qa):
+    """Hebei's 2025 goals run over several sentences; the count of national zones is not in the
+    one that mentions 2025, and a year is not what the question is about."""
+    answer = qa.ask("河北的国家高新区到2025年要有几家？")
+    assert not answer.abstained
+    assert "7家" in answer.text and answer.citations[0].clause.label == "一、（三）"
+
+
 def test_a_question_worded_far_from_the_documents_gets_candidates_not_one_answer(qa):
     answer = qa.ask("老板们想在四川园区里盖更高的厂房，要不要多交钱？")
     assert not answer.abstained

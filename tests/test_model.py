@@ -206,6 +206,12 @@ def test_onnx_export_embeds_like_sentence_transformers(st_embedder, onnx_embedde
 
 
 @pytest.mark.slow
+def test_onnx_export_embeds_padded_batches_like_sentence_transformers(st_embedder, default_spec) -> None:
+    batched = OnnxEmbedder(default_spec, batch_size=16)
+    assert agreement(st_embedder, batched, SAMPLES + TOKENIZER_EXTRAS) >= MIN_COSINE
+
+
+@pytest.mark.slow
 def test_agreement_check_notices_a_different_model(st_embedder) -> None:
     assert agreement(st_embedder, HashingEmbedder(st_embedder.dimension), SAMPLES) < 0.5
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.evidence import (
+    CorpusYears,
     Quantity,
     asked_quantities,
     missing_quantities,
@@ -133,6 +134,22 @@ def test_comparison_questions_have_compare_intent(question):
 )
 def test_responsibility_questions_have_responsible_intent(question):
     assert ask(question).intent is Intent.RESPONSIBLE
+
+
+@pytest.mark.parametrize("question", ["河北对落后高新区的主要负责人会怎么处理？", "高新区负责同志可以兼任吗？"])
+def test_questions_about_the_person_in_charge_are_not_about_the_responsible_unit(question):
+    assert ask(question).intent is not Intent.RESPONSIBLE
+
+
+@pytest.mark.parametrize("question", ["京津冀协同发展在各份文件里分别怎么提的？", "各文件对京津冀是怎么表述的？"])
+def test_beijing_tianjin_hebei_names_no_province_and_every_document_is_compared(question):
+    analysis = ask(question)
+    assert analysis.regions == () and analysis.intent is Intent.COMPARE
+
+
+@pytest.mark.parametrize("question", ["7号文第（十五）条讲了什么？", "冀政字52号是什么时候发的？"])
+def test_documents_named_by_their_number(question):
+    assert len(ask(question).regions) == 1
 
 
 @pytest.mark.parametrize("question", ["江苏有多少家省级以上高新区？", "外籍人才居留许可最长几年？"])
@@ -268,6 +285,13 @@ def test_a_question_about_one_document_is_no_comparison(question):
 )
 def test_asking_for_a_limit_asks_for_a_number(question):
     assert asked_quantities(question).wants_number
+
+
+def test_a_year_asked_as_a_year_must_be_a_year_in_the_corpus():
+    years = CorpusYears.of(["到2025年，支持高新区积极参与科技创新2030重大项目"])
+    assert years.unknown_in("江苏到2030年高新区要达到什么目标？") == ["2030"]
+    assert years.unknown_in("Does Jiangsu join the Innovation 2030 projects?") == []
+    assert years.unknown_in("到2025年要有几家？") == [] and years.unknown_in("2040年的目标？") == ["2040"]
 
 
 def test_a_number_inside_a_name_is_a_year_like_number_but_not_an_asked_year():
