@@ -139,6 +139,7 @@ class ClauseRetriever:
         similarity = {h.id: h.score for h in dense}
         hits = self._clause_hits(fused, similarity)
         hits = _boost_named_headings(query.text, hits)
+        hits = _quoted_first(query, hits)
         hits = self._article_first(query, hits)
         if query.analysis.asks_date:
             hits = self._closing_first(query, hits)
@@ -262,6 +263,30 @@ def _boost_named_headings(text: str, hits: list[ClauseHit]) -> list[ClauseHit]:
         return hits
     boosted = [replace(h, score=h.score * HEADING_BOOST) if titles(h) & named else h for h in hits]
     return sorted(boosted, key=lambda h: (-h.score, h.clause.id))
+
+
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,40})[”\"」』]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def literal_phrases(text: str, english: bool) -> list[str]:
+    """What the question quotes word for word: text in quotation marks (“万企转型”), and in an
+    English question every run of Chinese characters (the 万企转型 initiative)."""
+    phrases = _QUOTED.findall(text)
+    if english:
+        phrases += _CJK_RUN.findall(text)
+    return list(dict.fromkeys(p.strip() for p in phrases if p.strip()))
+
+
+def _quoted_first(query: Query, hits: list[ClauseHit]) -> list[ClauseHit]:
+    """Clauses holding every phrase the question quotes come first, in their order."""
+    phrases = literal_phrases(query.text, query.analysis.is_english)
+    if not phrases:
+        return hits
+    holding = [h for h in hits if all(p in h.clause.normalized for p in phrases)]
+    if not holding:
+        return hits
+    return holding + [h for h in hits if h not in holding]
 
 
 def _label_matches(clause: Clause, ref: ArticleRef) -> bool:

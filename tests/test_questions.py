@@ -17,6 +17,7 @@ from rag.evidence import (
 )
 from rag.normalize import normalize
 from rag.questions import ArticleRef, Intent, analyse, article_reference
+from rag.retrieval import literal_phrases
 
 COVERED = ("全国", "河北", "江苏", "四川")
 
@@ -304,3 +305,9 @@ def test_a_number_inside_a_name_is_a_year_like_number_but_not_an_asked_year():
 def test_years_in_text_are_found_once_each():
     assert years_in("到2025年……到2035年，2025年目标") == ("2025", "2035")
     assert years_in("编号12345") == ()
+
+
+def test_literal_phrases_are_quoted_text_and_chinese_inside_english():
+    assert literal_phrases("推动“万企转型”和「一区多园」吗?", english=False) == ["万企转型", "一区多园"]
+    assert literal_phrases('What is the "双招双引" policy or 链长制?', english=True) == ["双招双引", "链长制"]
+    assert literal_phrases("高新区有哪些政策？", english=False) == []

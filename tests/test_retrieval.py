@@ -92,6 +92,7 @@ def test_batch_search_equals_one_by_one(qa):
         ("江苏实施意见第（二十）条", "江苏", "七、（二十）"),
         ("四川第（二十三）条的内容是什么？", "四川", "七、（二十三）"),
         ("河北实施意见二、（五）2.是什么", "河北", "二、（五）2."),
+        ("7号文第（十五）条讲了什么？", "国发〔2020〕7号", "六、（十五）"),
     ],
 )
 def test_question_naming_an_article_gets_it_first(qa, question, document, label):
@@ -211,3 +212,12 @@ def test_odd_characters_do_not_break_search_or_answers(qa, question):
     assert len(hits) <= 5
     answer = qa.ask(question)
     assert isinstance(answer.text, str) and answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["河北推动高新区“万企转型”是哪几个部门负责？", "Which departments are responsible for Hebei's 万企转型 work?"],
+)
+def test_a_quoted_phrase_brings_the_clause_holding_it_first(qa, question):
+    top = qa.search(question, 5)[0]
+    assert "万企转型" in top.clause.text and top.clause.label == "二、（三）1."
