@@ -287,8 +287,11 @@ def _direct(
         lines.append(_line(top, text, sources.cite(top, [text]), english))
         return lines, sources.items
     if analysis.intent is Intent.RESPONSIBLE:
-        with_units = next((h for h in hits[:3] if _unit_note(h)), None)
-        if with_units is not None:
+        # Only the answering clause's own note: another clause's units would be a wrong answer.
+        with_units = top if _unit_note(top) else None
+        if with_units is None:
+            lines.append("The provision below names no responsible unit:" if english else "下面这一条没有写明负责单位：")
+        else:
             sentence = _best_sentence(with_units)
             unit_note = _unit_note(with_units, after=sentence)
             note = with_units.clause.text[unit_note.span[0] : unit_note.span[1]]

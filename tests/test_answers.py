@@ -157,6 +157,17 @@ def test_answers_quote_what_they_cite(gold_answers):
 UNCERTAIN = "问题的说法与文件用语差别较大"
 
 
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [("江苏建设大学科技园由哪个部门牵头？", "五、（十六）"), ("四川鼓励高新区党工委书记由市州班子成员兼任，这条的牵头单位是谁？", "八、（二十七）")],
+)
+def test_a_clause_without_a_responsibility_note_is_said_to_name_no_unit(qa, question, label):
+    """Not the units of some other clause: a wrong unit is worse than none."""
+    answer = qa.ask(question)
+    assert "没有写明负责单位" in answer.text and "负责单位：" not in answer.text
+    assert answer.citations[0].clause.label == label
+
+
 def test_a_figure_stated_in_another_sentence_of_the_answering_clause_is_found(qa):
     """Hebei's 2025 goals run over several sentences; the count of national zones is not in the
     one that mentions 2025, and a year is not what the question is about."""
