@@ -188,6 +188,16 @@ def _draft_note(citations: Sequence[Citation], english: bool) -> list[str]:
     return [f"注意：{names}为征求意见稿，尚未正式施行，仅供参考。"]
 
 
+def _document_facts(analysis: QuestionAnalysis, document: Document) -> list[tuple[str | None, str, str]]:
+    """(value or None, Chinese name, English name) of each fact about the document the question asks."""
+    asked = [
+        (analysis.asks_date, document.date, "落款日期", "date"),
+        (analysis.asks_number, document.doc_number, "文号", "document number"),
+        (analysis.asks_issuer, document.issuer, "发文机关", "issuer"),
+    ]
+    return [(value, zh, en) for wanted, value, zh, en in asked if wanted]
+
+
 def _abstain_reason(
     analysis: QuestionAnalysis,
     hits: Sequence[ClauseHit],
@@ -206,9 +216,11 @@ def _abstain_reason(
     if unknown_years:
         years = "、".join(unknown_years)
         return f"no document mentions the year {years}" if english else f"文件中没有涉及{years}年的内容"
-    if analysis.asks_date and len({h.document.id for h in hits[:1]}) == 1 and hits and hits[0].document.date is None:
-        name = hits[0].document.title
-        return f"《{name}》 does not state its date" if english else f"《{name}》文本中没有载明发布日期"
+    if hits and analysis.asks_about_document:
+        document = hits[0].document
+        for fact, zh, en in _document_facts(analysis, document):
+            if fact is None:
+                return f"《{document.title}》 does not state its {en}" if english else f"《{document.title}》文本中没有载明{zh}"
     if hits and hits[0].exact:
         return None  # the question named this clause; it needs no evidence of being on topic
     threshold = MIN_SIMILARITY["en" if english else "zh"]
@@ -281,8 +293,8 @@ def _direct(
     top = hits[0]
     asked = asked_quantities(analysis.text)
     if top.exact:
-        if analysis.asks_date and top.document.date:
-            lines.append(f"Dated {top.document.date}:" if english else f"落款日期：{top.document.date}")
+        for fact, zh, en in _document_facts(analysis, top.document):
+            lines.append(f"{en.capitalize()}: {fact}" if english else f"{zh}：{fact}")
         text = top.clause.text
         lines.append(_line(top, text, sources.cite(top, [text]), english))
         return lines, sources.items

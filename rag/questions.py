@@ -71,7 +71,13 @@ _ALL_DOCUMENTS = re.compile(
     r"|都(提到|提及|涉及|规定了|有规定)"
 )
 _DATE_WORDS = re.compile(r"哪一天|哪天|什么时候|何时|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bdate\b", re.IGNORECASE)
-_ISSUE_WORDS = re.compile(r"发布|印发|出台|成文|落款|签发|下发|\bissued\b|\bpublished\b|\bdated\b|\bsigned\b", re.IGNORECASE)
+_DOCUMENT_NUMBER = re.compile(r"文号|发文字号|\bdocument number\b", re.IGNORECASE)
+_ISSUER = re.compile(
+    r"(哪个|哪些|什么)(部门|单位|机关|机构)(印发|发布|出台|下发|发的)|发文(机关|单位)|谁(印发|发布|发的)"
+    r"|\bwho issued\b|\bissued by whom\b",
+    re.IGNORECASE,
+)
+_ISSUE_WORDS = re.compile(r"发布|印发|出台|成文|落款|签发|下发|发的|\bissued\b|\bpublished\b|\bdated\b|\bsigned\b", re.IGNORECASE)
 
 # 负责人 (the person in charge) and 负责同志 ask about people, not the unit responsible.
 _RESPONSIBLE = re.compile(
@@ -115,6 +121,13 @@ class QuestionAnalysis:
     years: tuple[str, ...]
     is_english: bool
     asks_date: bool = False
+    asks_number: bool = False  # the document's number (文号)
+    asks_issuer: bool = False  # who issued the document
+
+    @property
+    def asks_about_document(self) -> bool:
+        """A question about the document itself, answered by its closing and its metadata."""
+        return self.asks_date or self.asks_number or self.asks_issuer
 
     @property
     def names_uncovered_region_only(self) -> bool:
@@ -212,6 +225,8 @@ def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         is_english=is_english(text),
         asks_date=bool(_DATE_WORDS.search(text) and _ISSUE_WORDS.search(text)),
+        asks_number=bool(_DOCUMENT_NUMBER.search(text)),
+        asks_issuer=bool(_ISSUER.search(text)),
     )
 
 

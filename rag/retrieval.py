@@ -141,7 +141,7 @@ class ClauseRetriever:
         hits = _boost_named_headings(query.text, hits)
         hits = _quoted_first(query, hits)
         hits = self._article_first(query, hits)
-        if query.analysis.asks_date:
+        if query.analysis.asks_about_document:
             hits = self._closing_first(query, hits)
         if query.analysis.intent is Intent.COMPARE:
             hits = _interleave_by_document(hits, query.documents)
@@ -222,7 +222,8 @@ class ClauseRetriever:
         return first + [h for h in hits if h.clause.id not in ids]
 
     def _closing_first(self, query: Query, hits: list[ClauseHit]) -> list[ClauseHit]:
-        """A question about when a document was issued is answered by its closing (signature and date)."""
+        """A question about a document's date, number or issuer is answered by its closing (signature
+        and date)."""
         closings = [
             c for d in query.documents for c in self.corpus.clauses_of(d.id) if c.kind is ClauseKind.CLOSING
         ]

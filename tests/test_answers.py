@@ -158,6 +158,26 @@ UNCERTAIN = "问题的说法与文件用语差别较大"
 
 
 @pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        ("河北这份文件的文号是多少？", "文号：冀政字〔2020〕52号"),
+        ("冀政字52号是哪个部门发的？", "发文机关：河北省人民政府"),
+        ("What is the document number of the State Council opinions?", "Document number: 国发〔2020〕7号"),
+    ],
+)
+def test_questions_about_a_document_are_answered_from_it_with_its_closing_cited(qa, question, line):
+    answer = qa.ask(question)
+    assert not answer.abstained and line in answer.text
+    assert answer.citations[0].clause.kind.name == "CLOSING"
+
+
+@pytest.mark.parametrize("question", ["江苏的实施意见文号是什么？", "四川这个征求意见稿是哪年发的？"])
+def test_a_document_fact_the_text_does_not_print_is_not_covered(qa, question):
+    answer = qa.ask(question)
+    assert answer.abstained and "文本中没有载明" in answer.text
+
+
+@pytest.mark.parametrize(
     ("question", "label"),
     [("江苏建设大学科技园由哪个部门牵头？", "五、（十六）"), ("四川鼓励高新区党工委书记由市州班子成员兼任，这条的牵头单位是谁？", "八、（二十七）")],
 )
