@@ -205,6 +205,7 @@ def _abstain_reason(
     corpus_years: CorpusYears,
     overlap: float,
     focus: frozenset[str],
+    too_general: bool = False,
 ) -> str | None:
     english = analysis.is_english
     if analysis.names_uncovered_region_only:
@@ -223,6 +224,10 @@ def _abstain_reason(
                 return f"《{document.title}》 does not state its {en}" if english else f"《{document.title}》文本中没有载明{zh}"
     if hits and hits[0].exact:
         return None  # the question named this clause; it needs no evidence of being on topic
+    if too_general:
+        return "the question names no topic; ask about one, e.g. talent, land or finance" if english else (
+            "问题太笼统，请说明想了解哪方面的规定，例如人才、土地、金融"
+        )
     threshold = MIN_SIMILARITY["en" if english else "zh"]
     if not hits or hits[0].similarity < threshold or overlap == 0.0:
         return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
@@ -356,15 +361,16 @@ def compose(
     corpus_years: CorpusYears,
     overlap: float = 1.0,
     focus: frozenset[str] = frozenset(),
+    too_general: bool = False,
 ) -> Answer:
     """The extractive answer to `resolved_question` from `hits` (best first).
 
     `documents` are the documents a comparison should cover, in display order; `corpus_years`
     the years any clause mentions (a question about another year is not covered); `overlap` the
     share of the question's words found in the top clauses; `focus` its distinctive words (a figure
-    counts as the answer only in a sentence holding one).
+    counts as the answer only in a sentence holding one); `too_general` whether it names no topic.
     """
-    reason = _abstain_reason(analysis, hits, documents, corpus_years, overlap, focus)
+    reason = _abstain_reason(analysis, hits, documents, corpus_years, overlap, focus, too_general)
     if reason is not None:
         text, citations = _abstention(analysis, hits, reason)
         return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))

@@ -166,6 +166,16 @@ class ClauseRetriever:
         # A year or a figure dates or sizes what is asked; it is not what the question is about.
         return frozenset(t for t in tokens if 0 < sparse.document_frequency(t) <= limit and not t.isdigit())
 
+    def too_general(self, query: Query) -> bool:
+        """A Chinese question with no word of its own: every word it has (高新区, 支持) is common
+        in the documents, none is distinctive and none unknown (a colloquial word is a topic too)."""
+        if query.analysis.is_english:
+            return False
+        sparse = self.index.sparse
+        words = [t for t in sparse.tokenizer.words(self._keywords(query)) if len(t) >= 2 and not t.isdigit()]
+        limit = FOCUS_MAX_SHARE * len(self.index)
+        return all(sparse.document_frequency(t) > limit for t in words)
+
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
         if query.analysis.is_english and self._english is not None:

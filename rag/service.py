@@ -111,6 +111,7 @@ class PolicyQA:
                 self._years,
                 overlap=self.retriever.term_overlap(query, hits),
                 focus=self.retriever.focus_terms(query),
+                too_general=self.retriever.too_general(query),
             )
             for q, r, query, hits in zip(asked, resolved, queries, all_hits)
         ]

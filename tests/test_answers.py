@@ -157,6 +157,19 @@ def test_answers_quote_what_they_cite(gold_answers):
 UNCERTAIN = "问题的说法与文件用语差别较大"
 
 
+@pytest.mark.parametrize("question", ["高新区", "有什么支持？", "那四川呢？"])
+def test_a_question_naming_no_topic_asks_for_one(qa, question):
+    """Every word is common in the documents and none is the question's own, so any clause would do:
+    no answer is better than an arbitrary one."""
+    answer = qa.ask(question)
+    assert answer.abstained and "问题太笼统" in answer.text
+
+
+@pytest.mark.parametrize("question", ["高新区的人才政策", "那四川的土地政策呢？"])
+def test_a_short_question_with_a_topic_is_answered(qa, question):
+    assert not qa.ask(question).abstained
+
+
 @pytest.mark.parametrize(
     ("question", "line"),
     [
