@@ -111,16 +111,10 @@ def _sentences(hit: ClauseHit) -> list[str]:
     return [hit.clause.text[a:b] for a, b in spans]
 
 
-def _matched_sentences(hit: ClauseHit) -> list[str]:
-    """The sentences of the clause that matched the question themselves (not the whole clause)."""
-    sentences = sentence_spans(hit.clause.text)
-    return [hit.clause.text[a:b] for a, b in hit.matched if (a, b) in sentences]
-
-
 def _evidence_sentences(hit: ClauseHit, focus: frozenset[str]) -> list[str]:
     """The sentences of the clause that may carry a figure the question asks for: given its
     distinctive words, every sentence holding one (a long clause states its targets in sentences
-    that did not match best); otherwise the sentences that matched."""
+    that did not match best); without any, every sentence."""
     if not focus:
         return _sentences(hit)
     return [s for s in _sentences(hit) if _focus_share(s, focus) >= FOCUS_SHARE]
