@@ -85,6 +85,8 @@ class ClauseRetriever:
         self.corpus = corpus
         self.index = index
         self._english = functools.cache(english) if english is not None else None
+        # One question is translated for BM25, term overlap and focus terms alike: once is enough.
+        self._translate = functools.lru_cache(maxsize=1024)(self._translation)
         self._passages = {p.id: p for p in passages}
         self._position_doc = np.array(
             [corpus.clause(self._passages[pid].clause_id).doc_id for pid in index.ids], dtype=object
@@ -179,8 +181,12 @@ class ClauseRetriever:
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
         if query.analysis.is_english and self._english is not None:
-            return self._english().translate(query.search_text)
+            return self._translate(query.search_text)
         return query.search_text
+
+    def _translation(self, text: str) -> str:
+        assert self._english is not None
+        return self._english().translate(text)
 
     def _dense_ranking(self, vector: np.ndarray, allowed: np.ndarray) -> list[Hit]:
         depth = len(self.index)
