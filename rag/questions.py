@@ -58,8 +58,9 @@ PROVINCES_EN = {
 }
 
 _COMPARE_CUES = (
-    "分别", "对比", "比较", "区别", "不同", "差异", "一样吗", "相同吗", "各省", "各地", "各份", "各个文件",
-    "哪些文件", "几个省", "都提", "都鼓励", "都要求", "各自", "异同",
+    # Besides _ALL_DOCUMENTS (各省, 三个省, 各文件…), which applies to these questions too.
+    "分别", "对比", "比较", "区别", "不同", "差异", "一样吗", "相同吗", "各份",
+    "哪些文件", "都提", "都鼓励", "都要求", "各自", "异同",
     "compare", "difference", "differ", "each province", "both", "all the documents",
 )
 _NATIONAL_VS_PROVINCES = re.compile(
@@ -123,6 +124,7 @@ class QuestionAnalysis:
     asks_date: bool = False
     asks_number: bool = False  # the document's number (文号)
     asks_issuer: bool = False  # who issued the document
+    phrases: tuple[str, ...] = ()  # quoted word for word (see literal_phrases)
 
     @property
     def asks_about_document(self) -> bool:
@@ -216,6 +218,7 @@ def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
     """`text` is the normalised (simplified) question; `covered_regions` the corpus documents' regions."""
     regions = mentioned_regions(text)
     article = article_reference(text)
+    english = is_english(text)
     return QuestionAnalysis(
         text=text,
         intent=classify(text, regions, article),
@@ -223,11 +226,25 @@ def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
         other_regions=uncovered_regions(text, covered_regions),
         article_ref=article,
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
-        is_english=is_english(text),
+        is_english=english,
         asks_date=bool(_DATE_WORDS.search(text) and _ISSUE_WORDS.search(text)),
         asks_number=bool(_DOCUMENT_NUMBER.search(text)),
         asks_issuer=bool(_ISSUER.search(text)),
+        phrases=literal_phrases(text, english),
     )
+
+
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,40})[”\"」』]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def literal_phrases(text: str, english: bool) -> tuple[str, ...]:
+    """What the question quotes word for word: text in quotation marks (“万企转型”), and in an
+    English question every run of Chinese characters (the 万企转型 initiative)."""
+    phrases = _QUOTED.findall(text)
+    if english:
+        phrases += _CJK_RUN.findall(text)
+    return tuple(dict.fromkeys(p.strip() for p in phrases if p.strip()))
 
 
 def documents_for_regions(documents: Sequence[Document], regions: Sequence[str]) -> tuple[Document, ...]:

@@ -85,8 +85,9 @@ class ClauseRetriever:
         self.corpus = corpus
         self.index = index
         self._english = functools.cache(english) if english is not None else None
-        # One question is translated for BM25, term overlap and focus terms alike: once is enough.
+        # A question is translated, and its words counted, once for all the evidence read from it.
         self._translate = functools.lru_cache(maxsize=1024)(self._translation)
+        self._word_frequencies = functools.lru_cache(maxsize=1024)(self._frequencies_of)
         self._passages = {p.id: p for p in passages}
         self._position_doc = np.array(
             [corpus.clause(self._passages[pid].clause_id).doc_id for pid in index.ids], dtype=object
@@ -162,21 +163,23 @@ class ClauseRetriever:
     def focus_terms(self, query: Query, max_share: float = FOCUS_MAX_SHARE) -> frozenset[str]:
         """The question's distinctive words: indexed, yet in at most `max_share` of the passages.
         A sentence holding none of them is not about what the question asks."""
-        sparse = self.index.sparse
-        tokens = {t for t in sparse.tokenizer.words(self._keywords(query)) if len(t) >= 2}
         limit = max_share * len(self.index)
-        # A year or a figure dates or sizes what is asked; it is not what the question is about.
-        return frozenset(t for t in tokens if 0 < sparse.document_frequency(t) <= limit and not t.isdigit())
+        return frozenset(t for t, n in self._word_frequencies(self._keywords(query)) if 0 < n <= limit)
 
     def too_general(self, query: Query) -> bool:
         """A Chinese question with no word of its own: every word it has (高新区, 支持) is common
         in the documents, none is distinctive and none unknown (a colloquial word is a topic too)."""
         if query.analysis.is_english:
             return False
-        sparse = self.index.sparse
-        words = [t for t in sparse.tokenizer.words(self._keywords(query)) if len(t) >= 2 and not t.isdigit()]
         limit = FOCUS_MAX_SHARE * len(self.index)
-        return all(sparse.document_frequency(t) > limit for t in words)
+        return all(n > limit for _, n in self._word_frequencies(self._keywords(query)))
+
+    def _frequencies_of(self, keywords: str) -> tuple[tuple[str, int], ...]:
+        """The words of two characters or more, each with the number of passages holding it. Figures
+        and years are left out: they date or size what is asked, they are not what it is about."""
+        sparse = self.index.sparse
+        words = dict.fromkeys(t for t in sparse.tokenizer.words(keywords) if len(t) >= 2 and not t.isdigit())
+        return tuple((t, sparse.document_frequency(t)) for t in words)
 
     def _keywords(self, query: Query) -> str:
         """The BM25 query: the question itself, or for an English one its Chinese corpus terms."""
@@ -282,22 +285,9 @@ def _boost_named_headings(text: str, hits: list[ClauseHit]) -> list[ClauseHit]:
     return sorted(boosted, key=lambda h: (-h.score, h.clause.id))
 
 
-_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,40})[”\"」』]")
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
-
-
-def literal_phrases(text: str, english: bool) -> list[str]:
-    """What the question quotes word for word: text in quotation marks (“万企转型”), and in an
-    English question every run of Chinese characters (the 万企转型 initiative)."""
-    phrases = _QUOTED.findall(text)
-    if english:
-        phrases += _CJK_RUN.findall(text)
-    return list(dict.fromkeys(p.strip() for p in phrases if p.strip()))
-
-
 def _quoted_first(query: Query, hits: list[ClauseHit]) -> list[ClauseHit]:
     """Clauses holding every phrase the question quotes come first, in their order."""
-    phrases = literal_phrases(query.text, query.analysis.is_english)
+    phrases = query.analysis.phrases
     if not phrases:
         return hits
     holding = [h for h in hits if all(p in h.clause.normalized for p in phrases)]

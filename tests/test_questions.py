@@ -16,8 +16,13 @@ from rag.evidence import (
     years_in,
 )
 from rag.normalize import normalize
-from rag.questions import ArticleRef, Intent, analyse, article_reference
-from rag.retrieval import literal_phrases
+from rag.questions import (
+    ArticleRef,
+    Intent,
+    analyse,
+    article_reference,
+    literal_phrases,
+)
 
 COVERED = ("全国", "河北", "江苏", "四川")
 
@@ -308,6 +313,6 @@ def test_years_in_text_are_found_once_each():
 
 
 def test_literal_phrases_are_quoted_text_and_chinese_inside_english():
-    assert literal_phrases("推动“万企转型”和「一区多园」吗?", english=False) == ["万企转型", "一区多园"]
-    assert literal_phrases('What is the "双招双引" policy or 链长制?', english=True) == ["双招双引", "链长制"]
-    assert literal_phrases("高新区有哪些政策？", english=False) == []
+    assert literal_phrases("推动“万企转型”和「一区多园」吗?", english=False) == ("万企转型", "一区多园")
+    assert literal_phrases('What is the "双招双引" policy or 链长制?', english=True) == ("双招双引", "链长制")
+    assert literal_phrases("高新区有哪些政策？", english=False) == ()
