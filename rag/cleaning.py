@@ -4,9 +4,13 @@ Works on line spans of the raw text and never rewrites it, so every span stays a
 The rules are general (where a government document starts and ends, what page furniture looks like),
 not tuned to one page:
 
-- the body starts at the addressee line (各…：) before the first top-level heading (一、 / 第一章 /
-  第一条), or at that heading when there is none; short title-like lines right above it (title, document
-  number, 征求意见稿, 附件), possibly with page junk between them, are the header;
+- the body starts at the addressee line (各…：) before the first top-level heading (一、 / 第一编 /
+  第一章 / 第一条), or at that heading when there is none; short title-like lines right above it (title,
+  document number, 征求意见稿, 附件), possibly with page junk between them, are the header;
+- a law or regulation (first heading 第X编 / 第X章 / 第X条), or any document with adoption or amendment
+  notes (2022年12月29日…会议通过) or an opening paragraph between its title and its first heading,
+  keeps only its title lines as the header: the notes, a table of contents, the paragraph and a 序言
+  are body, so the parser makes them a citable unit;
 - the body ends with the closing: the last date line (2020年9月30日) after the first heading, the
   signature lines right above it and parenthesised notes right below it (（此件公开发布）);
 - everything before the header and after the closing is dropped, and inside the body short lines that
@@ -17,11 +21,14 @@ not tuned to one page:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.normalize import normalize_for_match
+from rag.numbering import match_mark
 
-__all__ = ["Cleaned", "DroppedLine", "Line", "clean", "split_lines"]
+__all__ = ["Cleaned", "DroppedLine", "Line", "clean", "is_adoption_note", "split_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +77,31 @@ def split_lines(text: str) -> tuple[Line, ...]:
 
 
 _CN = "一二三四五六七八九十"
-FIRST_HEADING = re.compile(r"^(一、|第一章|第一条)")
+FIRST_HEADING = re.compile(r"^(一、|第一编|第一章|第一条)")
 _TOP_HEADING = re.compile(rf"^([{_CN}]+、|第[{_CN}百零〇]+[章条])")
+_LAW_HEADING = re.compile(rf"^第[{_CN}百千零〇]+(分编|编|章|节|条)")
+_LAW_FIRST = re.compile(rf"^第[{_CN}百千零〇]+(编|章|条)(之[{_CN}]+)?(\s|$)")
+"""A heading that opens a law whose numbering does not start at one (an excerpt, a 修正案 numbered on)."""
+_ADOPTION_NOTE = re.compile(
+    r"^[（(]?(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日"
+)
+"""An adoption, amendment or promulgation note under a title: 2022年12月29日 …会议通过 / （2001年…修正）."""
+_OUTLINE_WORDS = frozenset({"目录", "序言", "前言"})
 _DATE = re.compile(
     r"^(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日$"
 )
+_DATE_FIRSTS = "0123456789〇零○Ｏ一二三四五六七八九"
+_MAX_DATE_LINE = 40
 _NOTE = re.compile(r"^[（(][^（）()]{1,30}[）)]$")
 _ADDRESSEE_WORDS = re.compile(r"各|政府|部门|单位|机构|委员会")
-_TITLE_WORDS = re.compile(r"关于|意见|通知|办法|规定|方案|决定|细则|条例|措施|规划|纲要|〔\d{4}〕")
+_TITLE_WORDS = re.compile(
+    r"关于|意见|通知|办法|规定|方案|决定|细则|条例|措施|规划|纲要|〔\d{4}〕|解释|规则|章程|准则|修正案|法$|法[（(]"
+)
 _NOT_HEADER_CHARS = re.compile(r"[。，；,;：:!！?？【】>|/@]|https?")
 _MAX_HEADER_LINES = 8
+_MAX_HEADER_LINE = 60
+_MAX_TITLE_LINE = 150
+"""The title of a judicial interpretation can run past a hundred characters on one line."""
 
 JUNK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("breadcrumb", re.compile(r"^(首页|网站首页|主页)[>›»/＞]|^(当前位置|您的位置|您现在的位置)[:：]")),
@@ -99,9 +121,9 @@ _MAX_JUNK_LINE = 80
 
 def junk_reason(line: Line) -> str | None:
     """Why a line is page furniture (a pattern name), or None if it does not look like any."""
-    if len(line.text) > _MAX_JUNK_LINE:
-        return None
-    folded = normalize_for_match(line.text)
+    if len(line.text) > _MAX_JUNK_LINE or match_mark(line.text):
+        return None  # a long paragraph, or a numbered one, is document text whatever it mentions
+    folded = _fold(line.text)
     for name, pattern in JUNK_PATTERNS:
         if pattern.search(folded):
             return name
@@ -116,7 +138,8 @@ def clean(text: str) -> Cleaned:
         start, header_start = 0, 0
     else:
         start = _addressee(lines, first)
-        header_start = _header_start(lines, start)
+        law_header = _law_header(lines, first, start)
+        header_start, start = law_header or (_header_start(lines, start), start)
     end, closing_start = _closing(lines, first if first is not None else 0)
 
     dropped: list[DroppedLine] = []
@@ -155,22 +178,47 @@ def clean(text: str) -> Cleaned:
 
 
 def _first_heading(lines: tuple[Line, ...]) -> int | None:
-    """Index of the document's 一、 / 第一章 / 第一条: the first one not directly followed by its own
-    二、 / 第二章 / 第二条 (that is a numbered menu in the page furniture), else the first one."""
-    firsts = [(i, m.group()) for i, line in enumerate(lines) if (m := FIRST_HEADING.match(_folded(line)))]
+    """Index of the document's 一、 / 第一编 / 第一章 / 第一条: the first one, except a 一、 directly
+    followed by 二、 (a numbered menu in the page furniture) while a later 一、 is not; a law's 第一章
+    followed by 第二章 is its table of contents, which belongs to the document."""
+    firsts = [
+        (i, m.group())
+        for i, line in enumerate(lines)
+        if _may_be_first_heading(line.text) and (m := FIRST_HEADING.match(_folded(line)))
+    ]
     for i, mark in firsts:
         following = _folded(lines[i + 1]) if i + 1 < len(lines) else ""
-        if not following.startswith(mark.replace("一", "二")):
+        if mark != "一、" or not following.startswith("二、"):
             return i
-    return firsts[0][0] if firsts else None
+    if firsts:
+        return firsts[0][0]
+    return next((i for i, line in enumerate(lines) if _LAW_FIRST.match(line.text)), None)
+
+
+_fold = lru_cache(maxsize=8192)(normalize_for_match)
+"""Folding is the slow step of cleaning; a line is folded by several rules in turn."""
 
 
 def _folded(line: Line) -> str:
-    return normalize_for_match(line.text)
+    return _fold(line.text)
+
+
+def _may_be_first_heading(text: str) -> bool:
+    """A cheap test before folding: 一、 / 第一章 (maybe spaced, maybe in full-width or compatibility forms)."""
+    if text[:1] == "第":
+        return _may_fold_to(text[1:].lstrip(), "一")
+    return _may_fold_to(text, "一")
+
+
+def _may_fold_to(text: str, firsts: str) -> bool:
+    """Whether the folded text can start with one of `firsts`: its first character is one of them, or
+    is one NFKC changes (full-width forms, compatibility ideographs). Skips folding long body lines."""
+    first = text[:1]
+    return first in firsts or not unicodedata.is_normalized("NFKC", first)
 
 
 def _is_header_like(line: Line) -> bool:
-    return len(line.text) <= 60 and not _NOT_HEADER_CHARS.search(line.text) and junk_reason(line) is None
+    return len(line.text) <= _MAX_HEADER_LINE and not _NOT_HEADER_CHARS.search(line.text) and junk_reason(line) is None
 
 
 def _addressee(lines: tuple[Line, ...], first: int) -> int:
@@ -204,9 +252,64 @@ def _header_start(lines: tuple[Line, ...], start: int) -> int:
     return start
 
 
+def _law_header(lines: tuple[Line, ...], first: int, start: int) -> tuple[int, int] | None:
+    """(header_start, body_start) of a law, or of a document with notes or an opening paragraph between
+    its title and its first heading; None for the others.
+
+    Above the body start, the lines up to the nearest page junk are the document's opening: its title
+    (the first title-like line naming a genre, or the file's first line when nothing precedes it) and
+    the lines that continue it (document number) are the header; what follows them (notes, table of
+    contents, an opening paragraph, 序言) is body."""
+    top = start
+    while top > 0 and junk_reason(lines[top - 1]) is None:
+        top -= 1
+    law = bool(_LAW_HEADING.match(_folded(lines[first])))
+    block = lines[top:start]
+    if not law and not any(_ADOPTION_NOTE.match(_folded(line)) or not _is_header_like(line) for line in block):
+        return None  # only title-like lines above the body: the header as the walk up finds it
+    title = next(
+        (i for i in range(top, start) if _is_title_line(lines[i]) and _TITLE_WORDS.search(_folded(lines[i]))), None
+    )
+    if title is None and top == 0 and start > 0 and _is_title_line(lines[0]):
+        title = 0
+    if title is None:
+        return None
+    end = title + 1
+    while end < start and end - title < _MAX_HEADER_LINES and _is_title_line(lines[end], _MAX_HEADER_LINE):
+        end += 1
+    return title, end
+
+
+def is_adoption_note(line: Line) -> bool:
+    """Whether a line is an adoption, amendment or promulgation note (2022年12月29日 …会议通过)."""
+    return bool(_ADOPTION_NOTE.match(_folded(line)))
+
+
+def _is_title_line(line: Line, longest: int = _MAX_TITLE_LINE) -> bool:
+    folded = _folded(line)
+    return (
+        len(line.text) <= longest
+        and not _NOT_HEADER_CHARS.search(line.text)
+        and junk_reason(line) is None
+        and not _ADOPTION_NOTE.match(folded)
+        and not _LAW_HEADING.match(folded)
+        and not FIRST_HEADING.match(folded)
+        and folded not in _OUTLINE_WORDS
+    )
+
+
 def _closing(lines: tuple[Line, ...], first: int) -> tuple[int, int]:
     """(end, closing_start): the body's lines end before `end`; the closing runs from closing_start."""
-    date = next((i for i in range(len(lines) - 1, first, -1) if _DATE.match(_folded(lines[i]))), None)
+    date = next(
+        (
+            i
+            for i in range(len(lines) - 1, first, -1)
+            if len(lines[i].text) <= _MAX_DATE_LINE
+            and _may_fold_to(lines[i].text, _DATE_FIRSTS)
+            and _DATE.match(_folded(lines[i]))
+        ),
+        None,
+    )
     if date is None:
         end = len(lines)
         while end > first + 1 and junk_reason(lines[end - 1]):
