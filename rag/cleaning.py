@@ -59,25 +59,22 @@ class Cleaned:
     """Line numbers of body lines that follow a dropped junk line: text must not run across them."""
 
 
-_LINE = re.compile(r"[^\n]*\n?")
-
-
 def split_lines(text: str) -> tuple[Line, ...]:
     """Every non-blank line of `text` with its exact span (indentation and trailing space excluded)."""
     lines: list[Line] = []
-    for number, match in enumerate(_LINE.finditer(text), start=1):
-        raw = match.group()
-        if not raw:
-            break
+    offset = 0
+    for number, raw in enumerate(text.split("\n"), start=1):
         stripped = raw.strip()
         if stripped:
-            start = match.start() + (len(raw) - len(raw.lstrip()))
+            start = offset + (len(raw) - len(raw.lstrip()))
             lines.append(Line(number, start, start + len(stripped), stripped))
+        offset += len(raw) + 1
     return tuple(lines)
 
 
 _CN = "一二三四五六七八九十"
 FIRST_HEADING = re.compile(r"^(一、|第一编|第一章|第一条)")
+_FIRST_HEADING_UNFOLDED = re.compile(r"^(一、|第一[编編章条條])")
 _TOP_HEADING = re.compile(rf"^([{_CN}]+、|第[{_CN}百零〇]+[章条])")
 _LAW_HEADING = re.compile(rf"^第[{_CN}百千零〇]+(分编|编|章|节|条)")
 _LAW_FIRST = re.compile(rf"^第[{_CN}百千零〇]+(编|章|条)(之[{_CN}]+)?(\s|$)")
@@ -204,10 +201,12 @@ def _folded(line: Line) -> str:
 
 
 def _may_be_first_heading(text: str) -> bool:
-    """A cheap test before folding: 一、 / 第一章 (maybe spaced, maybe in full-width or compatibility forms)."""
-    if text[:1] == "第":
-        return _may_fold_to(text[1:].lstrip(), "一")
-    return _may_fold_to(text, "一")
+    """A cheap test before folding: 一、 / 第一章 (maybe spaced, in traditional script, or in full-width or
+    compatibility forms that only folding reads)."""
+    head = "".join(text[:12].split())
+    if not unicodedata.is_normalized("NFKC", head):
+        return True
+    return bool(_FIRST_HEADING_UNFOLDED.match(head))
 
 
 def _may_fold_to(text: str, firsts: str) -> bool:

@@ -145,6 +145,7 @@ def _numbered(kind: MarkKind, m: re.Match[str] | None) -> Mark | None:
     return Mark(kind, value, m.end()) if value else None
 
 
+@lru_cache(maxsize=4096)
 def cn_to_int(numeral: str) -> int | None:
     """一 → 1, 十二 → 12, 二十一 → 21, 一百零五 → 105, 一千零二 → 1002; None if it is not a Chinese numeral."""
     if not numeral or any(c not in _CN_SET for c in numeral):
