@@ -149,10 +149,18 @@ def _lost_lines(doc: ScaleDoc) -> list[str]:
     return lost
 
 
+def _count_differs(doc: ScaleDoc) -> bool:
+    """A file with 第X条 headings whose article count differs from the independent count, or a file
+    without any whose parse shows a 第X条 article all the same (一、 documents count their （一） articles)."""
+    expected = independent_article_count(doc.markdown)
+    if expected == 0:
+        return any(re.fullmatch(r"第.+条(之.+)?", label) for label in doc.labels(ClauseKind.ARTICLE))
+    return doc.parsed.articles != expected
+
+
 @pytest.mark.parametrize("name", [n for n in SAMPLE if n not in KNOWN_DIFFERENCES])
 def test_articles_equal_the_independent_count_of_their_headings(sample: dict[str, ScaleDoc], name: str) -> None:
-    doc = sample[name]
-    assert doc.parsed.articles == independent_article_count(doc.markdown)
+    assert not _count_differs(sample[name]), (sample[name].parsed.articles, independent_article_count(sample[name].markdown))
 
 
 @pytest.mark.parametrize("name", SAMPLE)
@@ -290,9 +298,8 @@ def test_whole_collection_parses_with_known_exceptions_only(scale_archive: Path)
         except CorpusError:
             unparsed.append(name)
             continue
-        expected = independent_article_count(markdown)
-        if doc.parsed.articles != expected:
-            mismatches.append((name, doc.parsed.articles, expected))
+        if _count_differs(doc):
+            mismatches.append((name, doc.parsed.articles, independent_article_count(markdown)))
         problems = _sound(doc)
         if problems:
             unsound.append((name, problems))
