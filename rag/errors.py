@@ -18,6 +18,11 @@ class DecodeError(CorpusError):
     """A file's bytes are not text in any supported encoding."""
 
 
+class DocumentRejected(CorpusError):
+    """A file a user brings cannot be turned into text (unsupported, binary, empty, scanned, encrypted,
+    too large or damaged); the message names the file and what to do."""
+
+
 class QuestionError(PolicyQAError):
     """The question cannot be handled as asked (empty, too long, unreadable)."""
 
@@ -32,6 +37,7 @@ __all__ = [
     "USER_FACING_ERRORS",
     "CorpusError",
     "DecodeError",
+    "DocumentRejected",
     "IndexStateError",
     "ModelError",
     "PolicyQAError",
