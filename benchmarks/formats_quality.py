@@ -15,8 +15,9 @@ HTML: the same documents as web pages in three layouts (tests/formats_support.ma
 and readability-lxml find the main text, rag/formats_html.py writes it out as lines; scored by body
 lines found and extra lines let through.
 
-    python benchmarks/formats_quality.py            # needs reportlab, pypdf, pdfplumber (the test extra)
-    python benchmarks/formats_quality.py --pymupdf  # also PyMuPDF, if installed (AGPL: not a dependency)
+    pip install -e ".[test,bench]"   # reportlab, pypdf, pdfplumber
+    pip install pymupdf readability-lxml   # optional: measured too when installed (PyMuPDF is AGPL)
+    python benchmarks/formats_quality.py
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from formats_support import PAGE_HEADER, make_docx, make_html, make_pdf, read_regulations  # noqa: E402
+from formats_support import (
+    PAGE_HEADER,
+    make_docx,
+    make_html,
+    make_pdf,
+    read_regulations,
+)
 
-from rag.formats import extract_bytes, extract_text  # noqa: E402
+from rag.formats import extract_bytes, extract_text
 
 DOCUMENTS = (
     "DLC/浙江地方法规/地方性法规/浙江/浙江省促进科技成果转化条例(2021-09-30).md",
@@ -67,7 +74,7 @@ def _stream(lines: list[str], *, spaces: bool) -> str:
     return joined if spaces else re.sub(r"\s+", "", joined)
 
 
-def _pdf_readers(with_pymupdf: bool):
+def _pdf_readers():
     def read_pypdf(path: Path) -> str:
         import pypdf
 
@@ -94,10 +101,19 @@ def _pdf_readers(with_pymupdf: bool):
         with pymupdf.open(path) as document:
             return "\n".join(page.get_text() for page in document)
 
-    readers = {"pypdf": read_pypdf, "pdfplumber": read_pdfplumber, "pypdfium2": read_pypdfium2}
-    if with_pymupdf:
-        readers["PyMuPDF"] = read_pymupdf
-    return readers
+    readers = {"pypdf": read_pypdf, "pdfplumber": read_pdfplumber, "pypdfium2": read_pypdfium2,
+               "PyMuPDF": read_pymupdf}
+    return {name: read for name, read in readers.items() if _installed(_MODULES[name])}
+
+
+_MODULES = {"pypdf": "pypdf", "pdfplumber": "pdfplumber", "pypdfium2": "pypdfium2", "PyMuPDF": "pymupdf",
+            "trafilatura": "trafilatura", "readability-lxml": "readability"}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def _make_pdfs(folder: Path, stem: str, lines: list[str]) -> dict[str, Path]:
@@ -127,8 +143,8 @@ def _body_lines(text: str) -> list[str]:
             if "".join(line.split()) != PAGE_HEADER and not _FURNITURE.fullmatch(line)]
 
 
-def pdf_table(documents: dict[str, str], with_pymupdf: bool) -> None:
-    readers = _pdf_readers(with_pymupdf)
+def pdf_table(documents: dict[str, str]) -> None:
+    readers = _pdf_readers()
     totals: dict[tuple[str, str], list[float]] = {}
     pipeline: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,17 +190,21 @@ def pdf_table(documents: dict[str, str], with_pymupdf: bool) -> None:
 
 
 def html_table(documents: dict[str, str]) -> None:
-    import trafilatura
-    from readability import Document
-
     from rag.formats_html import _element_lines, decode_page, fragment_lines
 
     def by_trafilatura(page: str) -> list[str]:
+        import trafilatura
+
         found = trafilatura.bare_extraction(page, include_tables=True, include_comments=False, with_metadata=True)
         return [] if found is None else _element_lines(found.body)
 
     def by_readability(page: str) -> list[str]:
+        from readability import Document
+
         return list(fragment_lines(Document(page).summary(html_partial=True)))
+
+    extractors = [(name, read) for name, read in (("trafilatura", by_trafilatura), ("readability-lxml", by_readability))
+                  if _installed(_MODULES[name])]
 
     results: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for name, markdown in documents.items():
@@ -192,7 +212,7 @@ def html_table(documents: dict[str, str]) -> None:
         body = [" ".join(line.split()) for line in lines[1:]]
         for layout in ("article", "table", "spans"):
             page = decode_page(make_html(lines, layout=layout), name)
-            for library, read in (("trafilatura", by_trafilatura), ("readability-lxml", by_readability)):
+            for library, read in extractors:
                 got = [" ".join(line.split()) for line in read(page)]
                 found = sum(1 for line in body if line in got) / len(body)
                 extra = sum(1 for line in got if line not in lines)
@@ -200,7 +220,7 @@ def html_table(documents: dict[str, str]) -> None:
     print(f"\nHTML: mean over {len(documents)} regulations; body lines found / extra (non-document) lines per page")
     print("| library | article (<p>) | table with <br> | TRS <div>/<span> |")
     print("| --- | --- | --- | --- |")
-    for library in ("trafilatura", "readability-lxml"):
+    for library, _ in extractors:
         cells = []
         for layout in ("article", "table", "spans"):
             values = results[(layout, library)]
@@ -213,11 +233,9 @@ def _mean(values: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pymupdf", action="store_true", help="also measure PyMuPDF (AGPL), if installed")
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     documents = read_regulations(*DOCUMENTS)
-    pdf_table(documents, args.pymupdf)
+    pdf_table(documents)
     html_table(documents)
 
 

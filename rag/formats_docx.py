@@ -13,7 +13,7 @@ import zipfile
 
 from rag.errors import DocumentRejected
 from rag.formats_base import MAX_UPLOAD_SETTING, Extraction, human_size
-from rag.formats_docx_numbering import W, NumberingState
+from rag.formats_docx_numbering import NumberingState, W
 
 __all__ = ["UNZIPPED_FACTOR", "docx_lines"]
 

@@ -96,7 +96,7 @@ def _unreadable(char: str) -> bool:
 
 
 def _read_pages(document, name: str) -> tuple[list[PdfPage], list[int]]:
-    import pypdfium2.raw as raw
+    from pypdfium2 import raw
 
     pages: list[PdfPage] = []
     scanned: list[int] = []

@@ -15,6 +15,7 @@ printed, not about one document:
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -130,7 +131,7 @@ def _geometry(lines: list[tuple[int, PdfLine]]) -> _Geometry:
     rights = sorted(line.x1 for line in boxes)
     left = _common_edge(lefts, size, from_low=True)
     right = _common_edge(rights, size, from_low=False)
-    steps = [b.top - a.top for (pa, a), (pb, b) in zip(lines, lines[1:], strict=False) if pa == pb and b.top > a.top]
+    steps = [b.top - a.top for (pa, a), (pb, b) in itertools.pairwise(lines) if pa == pb and b.top > a.top]
     pitch = statistics.median(steps) if steps else size * 1.5
     indented = sum(1 for line in boxes if abs(line.x0 - (left + 2 * line.size)) < 0.6 * line.size)
     return _Geometry(left, right, pitch, indented_style=indented >= max(2, 0.1 * len(boxes)))
@@ -153,7 +154,7 @@ def _join_lines(lines: list[tuple[int, PdfLine]]) -> tuple[list[str], int]:
     geometry = _geometry(lines)
     out: list[str] = [lines[0][1].text.strip()]
     joined = 0
-    for (page_a, a), (page_b, b) in zip(lines, lines[1:], strict=False):
+    for (page_a, a), (page_b, b) in itertools.pairwise(lines):
         if _continues(a, b, page_a == page_b, geometry):
             out[-1] = _glue(out[-1], b.text.strip())
             joined += 1

@@ -16,10 +16,14 @@ fi
 .venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
 if $with_tests; then
   .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
-  if ! command -v chromium >/dev/null 2>&1; then
+  # Debian's Chromium for the browser tests; a TrueType CJK font for the PDFs tests/test_formats.py writes.
+  debs=()
+  command -v chromium >/dev/null 2>&1 || debs+=(chromium)
+  [[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || debs+=(fonts-wqy-zenhei)
+  if (( ${#debs[@]} )); then
     if [[ $(id -u) -eq 0 ]]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
     $apt_get update -qq
-    DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq "${debs[@]}" >/dev/null
   fi
 else
   .venv/bin/pip install --quiet --disable-pip-version-check -e .

@@ -11,7 +11,6 @@ import tarfile
 from pathlib import Path
 
 
-
 def _scale_archive() -> Path:
     """../shared/scale/laws-md.tar.xz beside the checkout (CI), or beside a folder holding it (a worktree)."""
     relative = Path("shared") / "scale" / "laws-md.tar.xz"
@@ -125,6 +124,47 @@ def _add_article_numbering(document, parse_xml, nsdecls) -> int:
     return 90
 
 
+def make_zip_bomb(path: Path, *, unpacked_mb: int) -> Path:
+    """A real .docx (python-docx's) plus a part of `unpacked_mb` MB of zeros that really inflates to
+    that size: raw deflate blocks of 1 MB of zeros, each ending on a full flush so they can be
+    repeated, written into the ZIP by hand (compressing hundreds of MB here would take seconds)."""
+    import binascii
+    import io
+    import struct
+    import zipfile
+    import zlib
+
+    import docx
+
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    with zipfile.ZipFile(buffer) as source:
+        members = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    chunk = b"\0" * (1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    deflated = block * unpacked_mb + zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(unpacked_mb):
+        crc = binascii.crc32(chunk, crc)
+    entries = [(name, 0, data, binascii.crc32(data), len(data)) for name, data in members]
+    entries.append(("word/media/image1.png", 8, deflated, crc, unpacked_mb << 20))
+    out, central = io.BytesIO(), io.BytesIO()
+    for name, method, data, checksum, size in entries:
+        offset = out.tell()
+        encoded = name.encode()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, checksum, len(data), size,
+                              len(encoded), 0) + encoded + data)
+        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, checksum,
+                                  len(data), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+    start = out.tell()
+    out.write(central.getvalue())
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central.getvalue()),
+                          start, 0))
+    path.write_bytes(out.getvalue())
+    return path
+
+
 # --- PDF ----------------------------------------------------------------------------------------
 
 PAGE_HEADER = "浙江省人民代表大会常务委员会公报"
@@ -210,9 +250,13 @@ def _register_font(font: str) -> str:
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFont
 
+    registered = pdfmetrics.getRegisteredFontNames()
     if font == "cid":
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        if "STSong-Light" not in registered:
+            pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
         return "STSong-Light"
+    if "WQYZenHei" in registered:
+        return "WQYZenHei"  # reading the 17 MB font file takes a second: once per process
     if not WQY_ZENHEI.is_file():
         raise FileNotFoundError(f"{WQY_ZENHEI} is missing: run `bash scripts/setup.sh --test` (fonts-wqy-zenhei)")
     pdfmetrics.registerFont(TTFont("WQYZenHei", str(WQY_ZENHEI), subfontIndex=0))
