@@ -325,6 +325,22 @@ def test_scanned_pdf_is_refused_with_ocr_advice(tmp_path) -> None:
     assert "scan.pdf" in message and "looks scanned" in message and "OCR" in message
 
 
+def test_scanned_page_inside_a_text_pdf_is_named_in_a_note(reference, tmp_path) -> None:
+    import pypdf
+
+    lines = reference.text.split("\n")[:40]
+    make_pdf(tmp_path / "text.pdf", lines)
+    make_image_only_pdf(tmp_path / "scan.pdf")
+    writer = pypdf.PdfWriter()
+    writer.append(tmp_path / "text.pdf")
+    writer.append(tmp_path / "scan.pdf")
+    writer.write(tmp_path / "mixed.pdf")
+    pages = len(pypdf.PdfReader(tmp_path / "mixed.pdf").pages)
+    got = extract_text(tmp_path / "mixed.pdf")
+    assert _lines(got) == [_norm(line) for line in lines]
+    assert any(f"第 {pages} 页没有文字层" in note for note in got.notes)
+
+
 def test_encrypted_pdf_is_refused(reference, tmp_path) -> None:
     import pypdf
 
