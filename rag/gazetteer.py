@@ -15,7 +15,7 @@ from typing import Literal
 from rag.errors import CorpusError
 from rag.normalize import to_simplified
 
-__all__ = ["Division", "Gazetteer", "Mention", "load_gazetteer"]
+__all__ = ["Division", "Gazetteer", "Mention", "load_gazetteer", "simplified_same_length"]
 
 DATA_FILE = "divisions.tsv"
 Kind = Literal["province", "city"]
@@ -155,7 +155,7 @@ class Gazetteer:
         or in a run or list of abbreviations (京津冀, 川渝, 冀、苏、川). English names match on word
         boundaries in any case (Guangdong, Inner Mongolia). Traditional script is read as simplified.
         """
-        simplified = _simplified_same_length(text)
+        simplified = simplified_same_length(text)
         found: list[Mention] = []
         covered = bytearray(len(text))
         position, size = 0, len(simplified)
@@ -271,7 +271,7 @@ def _fold(name: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", name)).strip().casefold()
 
 
-def _simplified_same_length(text: str) -> str:
+def simplified_same_length(text: str) -> str:
     """Simplified script with every character at its place (whole-text conversion may merge phrases)."""
     converted = to_simplified(text)
     if len(converted) == len(text):
