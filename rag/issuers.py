@@ -123,12 +123,12 @@ class IssuerTable:
                 return organ[len(prefix):]
         return organ
 
-    def locate(self, organ: str) -> Location | None:
-        """Where an organ (or a title that starts with a place) sits; None when neither a division
-        name nor a national organ shows it."""
+    def locate(self, organ: str, *, county: bool = True) -> Location | None:
+        """Where an organ (or, with county=False, a title that starts with a place) sits; None when
+        neither a division name nor a national organ shows it."""
         mentions = self.gazetteer.find(organ)
         if mentions:
-            return self._locate_division(organ, mentions)
+            return self._locate_division(organ, mentions, county)
         if organ.startswith(self.national) or (organ.endswith(self.national_suffixes) and len(organ) > 2):
             return Location("national", NATIONAL)
         parts = [part for part in organ.split("、") if part]
@@ -136,7 +136,7 @@ class IssuerTable:
             return Location("national", NATIONAL)
         return None
 
-    def _locate_division(self, organ: str, mentions: tuple[Mention, ...]) -> Location:
+    def _locate_division(self, organ: str, mentions: tuple[Mention, ...], county: bool) -> Location:
         # The most specific name of the leading run: 广东省深圳市 → 深圳; a name further on (a park's or a
         # river's) does not move the organ.
         lead = [mentions[0]]
@@ -147,8 +147,7 @@ class IssuerTable:
         cities = [m for m in lead if m.division.kind == "city"]
         mention = cities[-1] if cities else lead[-1]
         division = mention.division
-        county = self._county_unit(organ[mention.end:])
-        if county:
+        if county and self._county_unit(organ[mention.end :]):
             city = division.short if division.kind == "city" else None
             return Location("county", division.province, city, mention)
         if division.kind == "city":

@@ -104,7 +104,7 @@ class Layout:
         return self._lines[lines[0]][0] if lines else 0
 
     def head_end(self) -> int:
-        first, last = self._title if self._title else (0, -1)
+        last = self._title[1] if self._title else -1
         index = min(max(last + 8, 8), len(self._lines) - 1, max(self.body_start, last + 1))
         return self._lines[max(index, 0)][1] if self._lines else 0
 
@@ -162,7 +162,7 @@ class Layout:
     # --- number -----------------------------------------------------------------------------------
 
     def number(self) -> Span | None:
-        head = range(0, min(self.body_start, len(self._lines)))
+        head = range(min(self.body_start, len(self._lines)))
         for index in self._nonblank(head):
             span = self._standalone_number(index)
             if span:

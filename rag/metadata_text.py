@@ -118,9 +118,9 @@ def read_metadata(text: str, *, file_name: str = "", gazetteer: Gazetteer | None
         reader.signature(closing_organ)
         or reader.organ(events.get("adopted"))
         or reader.organ(events.get("published"))
+        or reader.organ(events.get("amended"))
         or reader.organ(events.get("approved"))
         or reader.organ(events.get("dated"))
-        or reader.organ(events.get("amended"))
         or reader.issuer_from_number(number)
         or reader.issuer_from_title(title)
     )
@@ -269,7 +269,7 @@ class _Reader:
         return Fact(where.level, evidence), Fact(where.region, evidence), city
 
     def _title_location(self, title: str) -> Location | None:
-        where = self.issuers.locate(title)
+        where = self.issuers.locate(title, county=False)
         if where is None or (where.mention is not None and where.mention.start != 0):
             return None
         if where.mention is None and not title.startswith(self.issuers.national):

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.gazetteer import load_gazetteer  # noqa: E402
-from rag.metadata_text import TextMetadata, read_metadata  # noqa: E402
+from rag.gazetteer import load_gazetteer
+from rag.metadata_text import TextMetadata, read_metadata
 
 DEFAULT_TARBALL = ROOT.parent / "shared" / "scale" / "laws-md.tar.xz"
 FACTS = ("title", "doc_number", "issuer", "date", "adopted", "effective", "level", "region", "city", "genre",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -25,6 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 HELDOUT_GOLD = {name: REPO_ROOT / "eval" / f"{name}.jsonl" for name in ("heldout", "heldout2")}
 CLI_TIMEOUT_S = 900
+# 3,472 real laws and regulations in Markdown, beside the repository (POLICYQA_SCALE_DIR overrides).
+SCALE_DIR = Path(os.environ.get("POLICYQA_SCALE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "scale")
+LAWS_TARBALL = SCALE_DIR / "laws-md.tar.xz"
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +93,23 @@ def matcher(qa):
     from rag.evaluation import Matcher
 
     return Matcher(qa.corpus.document_of_file)
+
+
+def read_laws(paths: frozenset[str] | None = None) -> dict[str, str]:
+    """Texts of ../shared/scale/laws-md.tar.xz by path inside it (DLC/…/x.md), read at test time and
+    never copied into the repository: only `paths`, or every document when paths is None."""
+    if not LAWS_TARBALL.is_file():
+        pytest.fail(f"the real-law corpus is missing: {LAWS_TARBALL} (it lives beside the repository, in shared/scale;"
+                    " set POLICYQA_SCALE_DIR to its folder)")
+    texts: dict[str, str] = {}
+    with tarfile.open(LAWS_TARBALL) as archive:
+        for member in archive:
+            name = member.name.removeprefix("./")
+            if member.isfile() and name.endswith(".md") and (paths is None or name in paths):
+                texts[name] = archive.extractfile(member).read().decode("utf-8")
+    if paths is not None and (missing := paths - texts.keys()):
+        pytest.fail(f"not in {LAWS_TARBALL}: {sorted(missing)}")
+    return texts
 
 
 RunCli = Callable[..., subprocess.CompletedProcess]
