@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.documents import Document, Level
+from rag.documents import Document
 from rag.evidence import (
     CorpusYears,
     Quantity,
@@ -18,7 +18,8 @@ from rag.evidence import (
 )
 from rag.normalize import normalize
 from rag.passages import sentence_spans
-from rag.questions import REGION_ENGLISH, Intent, QuestionAnalysis
+from rag.questions import Intent, QuestionAnalysis
+from rag.registry import Registry
 from rag.results import Answer, Citation, ClauseHit, ComparisonRow
 from rag.units import UnitNote, find_unit_notes
 
@@ -62,28 +63,6 @@ _QUANTITY_WORDS = {
     Quantity.COUNT: ("具体数量", "specific number"),
     Quantity.ANY: ("具体数字", "specific figure"),
 }
-
-
-def short_name(document: Document) -> str:
-    """How an answer names a document in running text: 国务院文件（国发〔2020〕7号）, 江苏实施意见."""
-    name = "国务院文件" if document.level is Level.NATIONAL else f"{document.region}实施意见"
-    if document.doc_number:
-        name += f"（{document.doc_number}）"
-    if document.is_draft:
-        name += "（征求意见稿）"
-    return name
-
-
-def english_name(document: Document) -> str:
-    if document.level is Level.NATIONAL:
-        name = "State Council opinions"
-    else:
-        name = f"{REGION_ENGLISH.get(document.region, document.region)} implementing opinions"
-    if document.doc_number:
-        name += f" ({document.doc_number})"
-    if document.is_draft:
-        name += " (draft for comment, not in force)"
-    return name
 
 
 @dataclass(slots=True)
@@ -164,22 +143,34 @@ def _unit_note(hit: ClauseHit, after: str | None = None) -> UnitNote | None:
     return next((n for n in notes if end is not None and n.span[0] >= end), notes[-1])
 
 
-def _line(hit: ClauseHit, quote: str | Sequence[str], n: int, english: bool) -> str:
+def _line(names: Registry, hit: ClauseHit, quote: str | Sequence[str], n: int, english: bool) -> str:
     """Where the quote stands and the verbatim quote(s) with their marker; separate quotes from
     one clause are joined by an ellipsis outside the quotation marks."""
-    name = english_name(hit.document) if english else short_name(hit.document)
+    name = names.short_name(hit.document, english)
     quotes = [quote] if isinstance(quote, str) else list(quote)
     return f"{name} {hit.clause.label}：" + "……".join(f"“{q}”" for q in quotes) + f"[{n}]"
 
 
-def _draft_note(citations: Sequence[Citation], english: bool) -> list[str]:
+def _draft_note(names: Registry, citations: Sequence[Citation], english: bool) -> list[str]:
     drafts = {c.document.id: c.document for c in citations if c.document.is_draft}
     if not drafts:
         return []
+    titles = "、".join(f"《{d.title}》" for d in drafts.values())
     if english:
-        return ["Note: the Sichuan document is a draft for comment (征求意见稿) and is not in force."]
-    names = "、".join(f"《{d.title}》" for d in drafts.values())
-    return [f"注意：{names}为征求意见稿，尚未正式施行，仅供参考。"]
+        plural = len(drafts) > 1
+        return [f"Note: {titles} {'are drafts' if plural else 'is a draft'} for comment (征求意见稿), not in force."]
+    return [f"注意：{titles}为征求意见稿，尚未正式施行，仅供参考。"]
+
+
+def _uncovered_note(names: Registry, analysis: QuestionAnalysis) -> list[str]:
+    """A place the question names that no document of the library covers, beside covered ones."""
+    if not analysis.other_regions or not analysis.regions or analysis.intent is not Intent.COMPARE:
+        return []
+    english = analysis.is_english
+    places = [names.place_name(r, english) for r in analysis.other_regions]
+    if english:
+        return [f"The library holds no document of {', '.join(places)}; the answer covers the others only."]
+    return [f"文件库中没有{'、'.join(places)}的文件，以下只涉及其他地区。"]
 
 
 def _document_facts(analysis: QuestionAnalysis, document: Document) -> list[tuple[str | None, str, str]]:
@@ -235,13 +226,15 @@ def _abstain_reason(
     return None
 
 
-def _abstention(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], reason: str) -> tuple[str, list[Citation]]:
+def _abstention(
+    names: Registry, analysis: QuestionAnalysis, hits: Sequence[ClauseHit], reason: str
+) -> tuple[str, list[Citation]]:
     sources = _Sources([])
     lines = []
     english = analysis.is_english
     for hit in hits[:RELATED_SHOWN]:
         sentence = _best_sentence(hit)
-        lines.append(_line(hit, sentence, sources.cite(hit, [sentence]), english))
+        lines.append(_line(names, hit, sentence, sources.cite(hit, [sentence]), english))
     if english:
         head = f"Not covered: the indexed policy documents do not answer this ({reason})."
         tail = ["Possibly related clauses (original Chinese):"] if lines else []
@@ -251,7 +244,9 @@ def _abstention(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], reason: s
     return "\n".join([head, *tail, *lines]), sources.items
 
 
-def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: Sequence[Document]) -> tuple[list[str], list[Citation], list[ComparisonRow]]:
+def _compare(
+    names: Registry, analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: Sequence[Document]
+) -> tuple[list[str], list[Citation], list[ComparisonRow]]:
     sources = _Sources([])
     english = analysis.is_english
     lines: list[str] = []
@@ -276,7 +271,7 @@ def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: S
             summary = f"nothing specific; nearest: {parts}"
         else:
             summary = f"未见直接相关的表述；最接近的是{parts}"
-        name = english_name(document) if english else short_name(document)
+        name = names.short_name(document, english)
         lines.append(f"- {name}：{summary}")
         rows.append(ComparisonRow(document, summary, tuple(n for _, _, n in quoted), found))
     head = "By document (quoted in the original Chinese):" if english else "各文件的相关规定："
@@ -284,6 +279,7 @@ def _compare(analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: S
 
 
 def _direct(
+    names: Registry,
     analysis: QuestionAnalysis, hits: Sequence[ClauseHit], focus: frozenset[str], overlap: float = 1.0
 ) -> tuple[list[str], list[Citation]]:
     sources = _Sources([])
@@ -295,7 +291,7 @@ def _direct(
         for fact, zh, en in _document_facts(analysis, top.document):
             lines.append(f"{en.capitalize()}: {fact}" if english else f"{zh}：{fact}")
         text = top.clause.text
-        lines.append(_line(top, text, sources.cite(top, [text]), english))
+        lines.append(_line(names, top, text, sources.cite(top, [text]), english))
         return lines, sources.items
     if analysis.intent is Intent.RESPONSIBLE:
         # Only the answering clause's own note: another clause's units would be a wrong answer.
@@ -310,28 +306,29 @@ def _direct(
             units = "、".join(unit_note.lead or unit_note.responsible)
             lead = f"Responsible: {units}" if english else f"负责单位：{units}"
             lines.append(f"{lead}[{n}]")
-            lines.append(_line(with_units, [sentence, note], n, english))
+            lines.append(_line(names, with_units, [sentence, note], n, english))
             return lines, sources.items
     if overlap < UNCERTAIN_OVERLAP:
-        return _candidates(analysis, hits, sources)
+        return _candidates(names, analysis, hits, sources)
     want = None
     if asked.wants_number:
         want = min(asked.quantities)
         # Lead with the clause whose matching sentence states the figure asked for.
         top = next((h for h in hits[:3] if any(_states(s, want) for s in _evidence_sentences(h, focus))), top)
     first = _best_sentence(top, want, focus)
-    lines.append(_line(top, first, sources.cite(top, [first]), english))
+    lines.append(_line(names, top, first, sources.cite(top, [first]), english))
     others = [h for h in hits if h is not top]
     related = [h for h in others[:MAX_RELATED] if h.score >= RELATED_SCORE_RATIO * hits[0].score]
     if related:
         lines.append("Related provisions:" if english else "相关规定：")
     for hit in related:
         sentence = _best_sentence(hit, want)
-        lines.append(_line(hit, sentence, sources.cite(hit, [sentence]), english))
+        lines.append(_line(names, hit, sentence, sources.cite(hit, [sentence]), english))
     return lines, sources.items
 
 
 def _candidates(
+    names: Registry,
     analysis: QuestionAnalysis, hits: Sequence[ClauseHit], sources: _Sources
 ) -> tuple[list[str], list[Citation]]:
     english = analysis.is_english
@@ -342,11 +339,12 @@ def _candidates(
     ]
     for hit in hits[:CANDIDATES_SHOWN]:
         sentence = _best_sentence(hit)
-        lines.append(_line(hit, sentence, sources.cite(hit, [sentence]), english))
+        lines.append(_line(names, hit, sentence, sources.cite(hit, [sentence]), english))
     return lines, sources.items
 
 
 def compose(
+    names: Registry,
     question: str,
     resolved_question: str,
     analysis: QuestionAnalysis,
@@ -359,21 +357,23 @@ def compose(
 ) -> Answer:
     """The extractive answer to `resolved_question` from `hits` (best first).
 
-    `documents` are the documents a comparison should cover, in display order; `corpus_years`
+    `names` is the library's registry (how documents and places are named); `documents` are the
+    documents a comparison should cover, in display order; `corpus_years`
     the years any clause mentions (a question about another year is not covered); `overlap` the
     share of the question's words found in the top clauses; `focus` its distinctive words (a figure
     counts as the answer only in a sentence holding one); `too_general` whether it names no topic.
     """
     reason = _abstain_reason(analysis, hits, documents, corpus_years, overlap, focus, too_general)
     if reason is not None:
-        text, citations = _abstention(analysis, hits, reason)
+        text, citations = _abstention(names, analysis, hits, reason)
         return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))
     rows: list[ComparisonRow] = []
     if analysis.intent is Intent.COMPARE:
-        lines, citations, rows = _compare(analysis, hits, documents)
+        lines, citations, rows = _compare(names, analysis, hits, documents)
     else:
-        lines, citations = _direct(analysis, hits, focus, overlap)
+        lines, citations = _direct(names, analysis, hits, focus, overlap)
     if analysis.is_english:
         lines.insert(0, "According to the indexed policy documents (quoted in the original Chinese):")
-    lines += _draft_note(citations, analysis.is_english)
+    lines += _uncovered_note(names, analysis)
+    lines += _draft_note(names, citations, analysis.is_english)
     return Answer(question, resolved_question, "\n".join(lines), False, tuple(citations), tuple(hits), tuple(rows))

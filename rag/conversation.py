@@ -6,12 +6,12 @@ import re
 from collections.abc import Sequence
 
 from rag.questions import (
-    REGION_ALIASES,
-    REGION_ENGLISH,
     is_english,
+    mentioned_places,
     mentioned_regions,
     without_regions,
 )
+from rag.registry import Registry
 
 _FOLLOWUP_OPENERS = re.compile(
     r"^(那么?|那个|还有|另外|再问|同样|而|and\b|what about\b|how about\b|and what about\b)", re.IGNORECASE
@@ -25,58 +25,64 @@ _ASKING_WORDS = re.compile(
 )
 _MIN_SUBJECT_CHARS = 4
 """A question with fewer characters than this once asking words are taken out has no subject of its own."""
-_SPOKEN_NAME = {"全国": "国务院"}
+_CONNECTOR = re.compile(r"\s*(?:和|与|及|、|,|，|and)?\s*", re.IGNORECASE)
 
 
-def is_followup(question: str) -> bool:
+def is_followup(question: str, registry: Registry) -> bool:
     core = question.strip()
     if _FOLLOWUP_OPENERS.search(core) or _FOLLOWUP_ENDINGS.search(core) or _ANAPHORA.search(core):
         return True
-    content = without_regions(core, mentioned_regions(core))
+    content = without_regions(core, registry)
     content = _ASKING_WORDS.sub("", re.sub(r"[\s?？。!！,，]", "", content))
     return len(content) < _MIN_SUBJECT_CHARS
 
 
-def resolve_followup(question: str, history: Sequence[str]) -> str:
+def resolve_followup(question: str, history: Sequence[str], registry: Registry) -> str:
     """The question made self-contained using the most recent earlier (already resolved) question.
 
     A follow-up naming a region puts it in place of the earlier question's regions (or in front
     when that named none); one naming none (牵头单位是谁？) is asked about the earlier subject.
     """
-    if not history or not is_followup(question):
+    if not history or not is_followup(question, registry):
         return question
     previous = history[-1]
-    new_regions = mentioned_regions(question)
+    new_regions = mentioned_regions(question, registry)
     if not new_regions:
         return f"{previous.rstrip('？?。. ')}，{question.strip()}"
     english = is_english(previous)
-    names = [_spoken_name(r, english) for r in new_regions]
+    names = [_spoken_name(registry, r, english) for r in new_regions]
     joined = " and ".join(names) if english else "和".join(names)
-    old_regions = mentioned_regions(previous)
-    if old_regions:
-        resolved = _replace_regions(previous, old_regions, joined)
+    if mentioned_regions(previous, registry):
+        resolved = _replace_regions(previous, registry, joined)
     else:
         resolved = f"{joined} {previous}" if english else f"{joined}{previous}"
-    remainder = without_regions(question, new_regions)
+    remainder = without_regions(question, registry, new_regions)
     remainder = _FOLLOWUP_ENDINGS.sub("", _FOLLOWUP_OPENERS.sub("", remainder)).strip(" ，,？?")
     remainder = _GENERIC_DOCUMENT_WORDS.sub("", remainder).strip(" ，,的呢")
     return resolved + (f" {remainder}" if len(remainder) > 1 else "")
 
 
-def _spoken_name(region: str, english: bool) -> str:
-    if english:
-        return REGION_ENGLISH[region] if region != "全国" else "the State Council"
-    return _SPOKEN_NAME.get(region, region)
+def _spoken_name(registry: Registry, region: str, english: bool) -> str:
+    place = registry.place(region)
+    if place.kind == "national":
+        return "the State Council" if english else "国务院"
+    return place.english if english else place.key
 
 
-def _replace_regions(text: str, regions: Sequence[str], replacement: str) -> str:
-    """The first run of region names (河北和江苏, Hebei and Jiangsu) becomes `replacement`; later
-    mentions are dropped."""
-    aliases = sorted((a for r in regions for a in REGION_ALIASES[r]), key=len, reverse=True)
-    name = "|".join(re.escape(a) for a in aliases)
-    run = re.compile(rf"(?:{name})(?:\s*(?:和|与|及|、|,|，|and)\s*(?:{name}))*", re.IGNORECASE)
-    first = run.search(text)
-    if first is None:
-        return f"{replacement}{text}"
-    tail = re.sub(rf"\s*(?:和|与|及|、|and)?\s*(?:{name})", "", text[first.end():], flags=re.IGNORECASE)
-    return f"{text[: first.start()]}{replacement}{tail}"
+def _replace_regions(text: str, registry: Registry, replacement: str) -> str:
+    """The first run of place names (河北和江苏, Hebei and Jiangsu) becomes `replacement`; later
+    mentions are dropped with the connector before them."""
+    mentions = mentioned_places(text, registry)
+    first = mentions[0]
+    end = first.end
+    rest = list(mentions[1:])
+    while rest and _CONNECTOR.fullmatch(text[end : rest[0].start]):
+        end = rest.pop(0).end
+    tail, last = [], end
+    for mention in rest:
+        gap = text[last : mention.start]
+        connector = re.search(r"\s*(?:和|与|及|、|and)\s*$", gap, re.IGNORECASE)
+        tail.append(gap[: connector.start()] if connector else gap)
+        last = mention.end
+    tail.append(text[last:])
+    return f"{text[: first.start]}{replacement}{''.join(tail)}"

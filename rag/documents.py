@@ -36,6 +36,8 @@ class Document:
     status: Status
     script: str
     source_files: tuple[str, ...]
+    city: str | None = None
+    genre: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id or not self.title:

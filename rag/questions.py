@@ -7,12 +7,13 @@ Pure functions over the (normalised, simplified) question text; no retrieval her
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag.documents import Document, Level
+from rag.documents import Document
 from rag.numbering import int_to_cn
+from rag.registry import NATIONAL, PlaceMention, Registry
 
 
 class Intent(StrEnum):
@@ -22,40 +23,6 @@ class Intent(StrEnum):
     COMPARE = "compare"
     ARTICLE = "article"
 
-
-# Names people use for each region covered by the corpus, Chinese and English.
-REGION_ALIASES: dict[str, tuple[str, ...]] = {
-    "全国": (
-        "国务院", "国家层面", "国家文件", "国家的", "国发", "7号文", "七号文", "中央", "state council", "national",
-        "nationwide",
-    ),
-    # 冀 alone is also in 京津冀 (Beijing-Tianjin-Hebei, which every document mentions): see _ABBREVIATED.
-    "河北": ("河北", "冀政", "hebei"),
-    "江苏": ("江苏", "苏政", "jiangsu"),
-    "四川": ("四川", "sichuan"),
-}
-
-# One-character names, counted only where they cannot be part of another word: run together or
-# listed (冀、川两省, 苏川), or before 省 (川省).
-_ABBREVIATIONS = {"冀": "河北", "苏": "江苏", "川": "四川"}
-_ABBREVIATED = re.compile(r"[冀苏川](?:[、和与及跟]?[冀苏川])+|[冀苏川](?=(?:两|三)?省)")
-
-REGION_ENGLISH: dict[str, str] = {"全国": "national", "河北": "Hebei", "江苏": "Jiangsu", "四川": "Sichuan"}
-
-# Chinese provincial-level divisions; a question about one the corpus does not cover cannot be answered.
-PROVINCES = (
-    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽",
-    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州",
-    "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "香港", "澳门", "台湾",
-)
-PROVINCES_EN = {
-    "beijing": "北京", "tianjin": "天津", "shanxi": "山西", "inner mongolia": "内蒙古", "liaoning": "辽宁",
-    "jilin": "吉林", "heilongjiang": "黑龙江", "shanghai": "上海", "zhejiang": "浙江", "anhui": "安徽",
-    "fujian": "福建", "jiangxi": "江西", "shandong": "山东", "henan": "河南", "hubei": "湖北", "hunan": "湖南",
-    "guangdong": "广东", "guangxi": "广西", "hainan": "海南", "chongqing": "重庆", "guizhou": "贵州",
-    "yunnan": "云南", "tibet": "西藏", "shaanxi": "陕西", "gansu": "甘肃", "qinghai": "青海",
-    "ningxia": "宁夏", "xinjiang": "新疆",
-}
 
 _COMPARE_CUES = (
     # Besides _ALL_DOCUMENTS (各省, 三个省, 各文件…), which applies to these questions too.
@@ -67,10 +34,15 @@ _NATIONAL_VS_PROVINCES = re.compile(
     r"(国家|国务院|中央)(的?文件)?(和|与|及|以及|跟|同)(各|[几两三]个|地方|省)|各省|地方(和|与)国家"
 )
 # Questions over every document at once: "三个省都…", "四份文件是否都提到…".
+_COUNT = "几两三四五六七八九十"
 _ALL_DOCUMENTS = re.compile(
-    r"各省|各地|各(?:个|份)?文件|所有文件|全部文件|每份文件|[几两三四]个省|[几两三四]份文件|[几两三四]个文件"
-    r"|都(提到|提及|涉及|规定了|有规定)"
+    rf"各省|各地|各(?:个|份)?文件|所有文件|全部文件|每份文件|这几份|[{_COUNT}\d]+(?:个省|个地方|地|份文件|个文件|份)"
+    r"|都(提到|提及|涉及|规定了|有规定)|\b(every|all (the )?(documents|regions|provinces))\b",
+    re.IGNORECASE,
 )
+# Two places joined as the subject of one action (四川和重庆共建…) are not compared.
+_JOINED = re.compile(r"\s*(?:和|与|同|跟|及|、|and)\s*", re.IGNORECASE)
+_JOINT_ACTION = re.compile(r"\s*(?:共建|共同|合作|联合|协同|携手|一起|一块|对接|jointly|together)", re.IGNORECASE)
 _DATE_WORDS = re.compile(r"哪一天|哪天|什么时候|何时|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bdate\b", re.IGNORECASE)
 _DOCUMENT_NUMBER = re.compile(r"文号|发文字号|\bdocument number\b", re.IGNORECASE)
 _ISSUER = re.compile(
@@ -125,6 +97,7 @@ class QuestionAnalysis:
     asks_number: bool = False  # the document's number (文号)
     asks_issuer: bool = False  # who issued the document
     phrases: tuple[str, ...] = ()  # quoted word for word (see literal_phrases)
+    all_documents: bool = False  # compares every document (各省, 国家和各省, 所有文件)
 
     @property
     def asks_about_document(self) -> bool:
@@ -143,36 +116,44 @@ def is_english(text: str) -> bool:
     return latin > 3 * cjk and latin >= 8
 
 
-def mentioned_regions(text: str) -> tuple[str, ...]:
-    lowered = text.lower()
-    found = [region for region, aliases in REGION_ALIASES.items() if any(a in lowered for a in aliases)]
-    for match in _ABBREVIATED.finditer(text):
-        found += [_ABBREVIATIONS[c] for c in match.group() if c in _ABBREVIATIONS]
-    found = list(dict.fromkeys(found))
-    # "国家和河北、江苏" names the national document; "国家高新区" alone does not.
-    if (
-        "全国" not in found
-        and re.search(r"国家(?!高新|级|实验室|重点|自主|战略|技术|科技|层)", text)
-        and re.search(r"国家(和|与|、|及|以及|跟|同)|(和|与|、|及)国家", text)
-    ):
-        found.insert(0, "全国")
-    return tuple(found)
+_ABBREVIATION_BEFORE_PROVINCE = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff])(?=(?:两|三)?省)")
 
 
-def without_regions(text: str, regions: Sequence[str]) -> str:
-    """The text with the names of these regions (and a following 省/的) taken out."""
-    for region in regions:
-        for alias in sorted(REGION_ALIASES[region], key=len, reverse=True):
-            text = re.sub(re.escape(alias) + r"(省|的)?", "", text, flags=re.IGNORECASE)
-    return text.strip(" ，,、和与及")
+def mentioned_places(text: str, registry: Registry) -> tuple[PlaceMention, ...]:
+    """The places the (normalised) question names, covered by the library or not: the registry's
+    reading, plus a one-character abbreviation right before 省 (豫省, 川省)."""
+    mentions = list(registry.places_in(text))
+    taken = {m.place.key for m in mentions}
+    for match in _ABBREVIATION_BEFORE_PROVINCE.finditer(text):
+        division = registry.gazetteer.by_name(match.group(1))
+        if division is None or division.kind != "province" or division.short in taken:
+            continue
+        if any(m.start <= match.start() < m.end for m in mentions):
+            continue
+        mentions.append(PlaceMention(registry.place(division.short), match.start(), match.end()))
+        taken.add(division.short)
+    return tuple(sorted(mentions, key=lambda m: m.start))
 
 
-def uncovered_regions(text: str, covered: Iterable[str]) -> tuple[str, ...]:
-    covered = set(covered)
-    lowered = text.lower()
-    names = [p for p in PROVINCES if p in text]
-    names += [cn for en, cn in PROVINCES_EN.items() if re.search(rf"\b{en}\b", lowered)]
-    return tuple(dict.fromkeys(n for n in names if n not in covered))
+def mentioned_regions(text: str, registry: Registry) -> tuple[str, ...]:
+    """Keys of the places the question names (全国, 广东, 深圳), in order."""
+    return tuple(m.place.key for m in mentioned_places(text, registry))
+
+
+def without_regions(text: str, registry: Registry, regions: Sequence[str] | None = None) -> str:
+    """The text with the names of these places (all it names if None), and a 省/市/的 after one,
+    taken out."""
+    wanted = None if regions is None else set(regions)
+    out, last = [], 0
+    for mention in mentioned_places(text, registry):
+        if wanted is not None and mention.place.key not in wanted:
+            continue
+        out.append(text[last : mention.start])
+        last = mention.end
+        if last < len(text) and text[last] in "省市的":
+            last += 1
+    out.append(text[last:])
+    return "".join(out).strip(" ，,、和与及")
 
 
 def article_reference(text: str) -> ArticleRef | None:
@@ -198,12 +179,22 @@ def _has_any(text: str, cues: Sequence[str]) -> bool:
     return any(cue in lowered for cue in cues)
 
 
-def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> Intent:
+def acting_jointly(text: str, places: Sequence[PlaceMention]) -> bool:
+    """Whether two places named together are the subject of one action (四川和重庆共建西部科学城)."""
+    return any(
+        _JOINED.fullmatch(text[a.end : b.start]) and _JOINT_ACTION.match(text, b.end)
+        for a, b in zip(places, places[1:])
+    )
+
+
+def classify(text: str, regions: Sequence[str], article: ArticleRef | None, joint: bool = False) -> Intent:
+    """`regions` are every place the question names, covered by the library or not; `joint`
+    whether two of them act together (then they are not compared)."""
     if article is not None and article.article is not None and re.search(r"讲|说|内容|规定|what does|say", text.lower()):
         return Intent.ARTICLE
-    if len(regions) >= 2 or _NATIONAL_VS_PROVINCES.search(text):
+    if (len(regions) >= 2 and not joint) or _NATIONAL_VS_PROVINCES.search(text):
         return Intent.COMPARE
-    if set(regions) <= {"全国"} and _ALL_DOCUMENTS.search(text):
+    if set(regions) <= {NATIONAL} and _ALL_DOCUMENTS.search(text):
         return Intent.COMPARE
     if not regions and _has_any(text, _COMPARE_CUES):
         return Intent.COMPARE
@@ -214,16 +205,18 @@ def classify(text: str, regions: Sequence[str], article: ArticleRef | None) -> I
     return Intent.FACT
 
 
-def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
-    """`text` is the normalised (simplified) question; `covered_regions` the corpus documents' regions."""
-    regions = mentioned_regions(text)
+def analyse(text: str, registry: Registry) -> QuestionAnalysis:
+    """`text` is the normalised (simplified) question; `registry` what the library holds."""
+    places = mentioned_places(text, registry)
+    named = tuple(m.place.key for m in places)
+    uncovered = registry.uncovered(named)
     article = article_reference(text)
     english = is_english(text)
     return QuestionAnalysis(
         text=text,
-        intent=classify(text, regions, article),
-        regions=regions,
-        other_regions=uncovered_regions(text, covered_regions),
+        intent=classify(text, named, article, acting_jointly(text, places)),
+        regions=tuple(r for r in named if r not in uncovered),
+        other_regions=uncovered,
         article_ref=article,
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         is_english=english,
@@ -231,6 +224,15 @@ def analyse(text: str, covered_regions: Iterable[str]) -> QuestionAnalysis:
         asks_number=bool(_DOCUMENT_NUMBER.search(text)),
         asks_issuer=bool(_ISSUER.search(text)),
         phrases=literal_phrases(text, english),
+        all_documents=over_all_documents(text, named),
+    )
+
+
+def over_all_documents(text: str, named: Sequence[str]) -> bool:
+    """Whether the question is about every document (各省都…, 国家和各省, 所有文件) rather than the
+    ones it names; naming two regions (浙江和江苏都提到…) keeps it to those."""
+    return bool(_NATIONAL_VS_PROVINCES.search(text)) or (
+        set(named) <= {NATIONAL} and bool(_ALL_DOCUMENTS.search(text))
     )
 
 
@@ -247,8 +249,8 @@ def literal_phrases(text: str, english: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in phrases if p.strip()))
 
 
-def documents_for_regions(documents: Sequence[Document], regions: Sequence[str]) -> tuple[Document, ...]:
-    wanted = set(regions)
-    return tuple(
-        d for d in documents if d.region in wanted or ("全国" in wanted and d.level is Level.NATIONAL)
-    )
+def documents_for_regions(
+    registry: Registry, documents: Sequence[Document], regions: Sequence[str]
+) -> tuple[Document, ...]:
+    """The documents among `documents` that the named places stand for (see Registry.documents_for)."""
+    return registry.documents_for(regions, among=documents) if regions else ()

@@ -29,6 +29,7 @@ from rag.questions import (
     documents_for_regions,
     without_regions,
 )
+from rag.registry import Registry
 from rag.results import ClauseHit
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class ClauseRetriever:
         passages: Sequence[Passage],
         index: HybridIndex,
         english: Callable[[], EnglishToChinese] | None = None,
+        registry: Registry | None = None,
     ) -> None:
         """`english` builds the English→Chinese term lookup; it is called on the first English
         question, so Chinese-only use never pays for loading the dictionary."""
@@ -92,18 +94,18 @@ class ClauseRetriever:
         self._position_doc = np.array(
             [corpus.clause(self._passages[pid].clause_id).doc_id for pid in index.ids], dtype=object
         )
-        self._regions = tuple(dict.fromkeys(d.region for d in corpus.documents))
+        self.registry = registry if registry is not None else Registry.of(corpus.documents)
 
     def prepare(self, question: str, filters: Filters = Filters()) -> Query:
         text = normalize(question)
-        analysis = analyse(text, self._regions)
+        analysis = analyse(text, self.registry)
         allowed = tuple(d for d in self.corpus.documents if filters.allows(d))
-        named = documents_for_regions(allowed, analysis.regions)
-        if analysis.intent is Intent.COMPARE and len(analysis.regions) < 2:
+        named = documents_for_regions(self.registry, allowed, analysis.regions)
+        if analysis.intent is Intent.COMPARE and (analysis.all_documents or not analysis.regions):
             return Query(question, text, analysis, allowed, text)  # 各省…, 国家和各省…: every document
         if analysis.regions and not named:
             return Query(question, text, analysis, (), text)  # the documents it names are filtered out
-        search_text = without_regions(text, analysis.regions) if named else text
+        search_text = without_regions(text, self.registry, analysis.regions) if named else text
         return Query(question, text, analysis, named or allowed, search_text or text)
 
     def search(self, question: str, k: int = 10, filters: Filters = Filters(), mode: Mode = "hybrid") -> list[ClauseHit]:
@@ -230,7 +232,7 @@ class ClauseRetriever:
         ref = query.analysis.article_ref
         if ref is None or ref.article is None and ref.section is None:
             return hits
-        named = documents_for_regions(query.documents, query.analysis.regions)
+        named = documents_for_regions(self.registry, query.documents, query.analysis.regions)
         if len(named) != 1:
             return hits
         wanted = [c for c in self.corpus.clauses_of(named[0].id) if _label_matches(c, ref)]

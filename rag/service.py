@@ -98,11 +98,13 @@ class PolicyQA:
     def ask_many(self, questions: Sequence[str], filters: Filters = Filters(), history: Sequence[str] = ()) -> list[Answer]:
         """Independent questions answered in one batch (one embedding call for all)."""
         asked = [check_question(q) for q in questions]
-        resolved = [resolve_followup(q, history) for q in asked]
+        registry = self.retriever.registry
+        resolved = [resolve_followup(q, history, registry) for q in asked]
         queries = [self.retriever.prepare(r, filters) for r in resolved]
         all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH)
         answers = [
             compose(
+                registry,
                 q,
                 r,
                 query.analysis,

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import is_followup, resolve_followup
+from pathlib import Path
+
+from rag.conversation import is_followup
+from rag.conversation import resolve_followup as resolve_with
+from rag.corpus import load_corpus
+from rag.registry import Registry
+
+REGISTRY = Registry.of(load_corpus(Path(__file__).resolve().parents[1] / "corpus").documents)
+
+
+def resolve_followup(question, history):
+    return resolve_with(question, history, REGISTRY)
 
 HEBEI_FINANCE = "河北对高新区科技金融有什么措施？"
 SICHUAN_TAX = "四川对高新区的财税支持政策是什么？"
@@ -60,7 +71,7 @@ def test_followup_without_a_region_is_attached_to_the_previous_question(followup
     ],
 )
 def test_self_contained_question_is_left_alone(question):
-    assert not is_followup(question)
+    assert not is_followup(question, REGISTRY)
     assert resolve_followup(question, [HEBEI_FINANCE]) == question
 
 

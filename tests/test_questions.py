@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rag.evidence import (
@@ -15,6 +17,7 @@ from rag.evidence import (
     year_like_numbers,
     years_in,
 )
+from rag.corpus import load_corpus
 from rag.normalize import normalize
 from rag.questions import (
     ArticleRef,
@@ -23,12 +26,13 @@ from rag.questions import (
     article_reference,
     literal_phrases,
 )
+from rag.registry import Registry
 
-COVERED = ("全国", "河北", "江苏", "四川")
+REGISTRY = Registry.of(load_corpus(Path(__file__).resolve().parents[1] / "corpus").documents)
 
 
 def ask(question: str):
-    return analyse(normalize(question), COVERED)
+    return analyse(normalize(question), REGISTRY)
 
 
 # --- regions -------------------------------------------------------------------------------------
@@ -55,9 +59,15 @@ def test_regions_named_in_the_question_are_found(question, regions):
     assert set(ask(question).regions) == set(regions)
 
 
-@pytest.mark.parametrize("question", ["经济复苏阶段高新区有什么扶持？", "苏州工业园区算不算高新区？"])
+@pytest.mark.parametrize("question", ["经济复苏阶段高新区有什么扶持？", "京津冀协同发展方面高新区要做什么？"])
 def test_one_character_names_inside_other_words_name_no_region(question):
     assert ask(question).regions == ()
+
+
+def test_a_city_without_documents_of_its_own_stands_for_its_province():
+    analysis = ask("苏州工业园区算不算高新区？")
+    assert analysis.regions == ("苏州",)
+    assert [d.region for d in REGISTRY.documents_for(analysis.regions)] == ["江苏"]
 
 
 @pytest.mark.parametrize("question", ["国家高新区可以申请综合保税区吗？", "高新区如何建设国家重点实验室？"])
