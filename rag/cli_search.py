@@ -228,13 +228,13 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     gold = load_gold(args.gold)
     qa = _open(settings)
     matcher = Matcher(qa.corpus.document_of_file)
-    questions = [g.question for g in gold]
+    questions = [qa.resolve(g.question, g.history) for g in gold]
     search_tables = {}
     for mode in MODES:
         results = qa.search_many(questions, 10, mode=mode)
         records = by_id({"id": g.id, "hits": [hit_record(h) for h in hits]} for g, hits in zip(gold, results))
         search_tables["bm25" if mode == "sparse" else mode] = score_search(gold, records, matcher)
-    answers = qa.ask_many(questions)
+    answers = [qa.ask(g.question, g.history) for g in gold] if any(g.history for g in gold) else qa.ask_many(questions)
     answer_table = score_answers(gold, by_id({"id": g.id, **answer_record(a)} for g, a in zip(gold, answers)), matcher)
     if args.json:
         print(json.dumps({"search": {k: t.values for k, t in search_tables.items()}, "answers": answer_table.values},
@@ -245,6 +245,6 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     print(format_tables({m: search_tables[m] for m in order}, ["hit@5", "mrr@10", "doc_coverage@10"]))
     print("\nAnswers (hybrid, extractive)")
     print(format_tables({"answers": answer_table},
-                        ["abstain_on_unanswerable", "abstain_on_answerable", "citation_hit", "numbers_in_answer",
-                         "cited_doc_coverage"]))
+                        ["abstain_on_unanswerable", "abstain_on_answerable", "citation_hit", "citation_precision",
+                         "numbers_in_answer", "numbers_all", "cited_doc_coverage"]))
     return 0

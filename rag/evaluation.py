@@ -20,7 +20,7 @@ from rag.normalize import normalize_for_match
 HIT_AT = 5
 MRR_AT = 10
 COVERAGE_AT = 10
-COVERAGE_TYPES = frozenset({"cross_doc", "compare"})
+COVERAGE_TYPES = frozenset({"cross_doc", "compare", "compare_all"})
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -38,6 +38,10 @@ class GoldQuestion:
     type: str
     expected: tuple[Expected, ...]
     answer_hint: str
+    form: str = ""
+    """How the question is put, where the set says: yesno, enumerate, same_diff (plain otherwise)."""
+    history: tuple[str, ...] = ()
+    """Earlier questions of the conversation, for a follow-up."""
 
     @property
     def answerable(self) -> bool:
@@ -63,6 +67,8 @@ def load_gold(path: Path) -> list[GoldQuestion]:
                     type=row.get("type", "unknown"),
                     expected=tuple(Expected(e["doc"], e["quote"]) for e in row.get("expected", [])),
                     answer_hint=row.get("answer_hint", ""),
+                    form=str(row.get("form") or ""),
+                    history=tuple(str(h) for h in row.get("history", ())),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -149,7 +155,10 @@ class _Collector:
         self._tallies: dict[str, dict[str, _Tally]] = defaultdict(lambda: defaultdict(_Tally))
 
     def add(self, metric: str, gold: GoldQuestion, value: float) -> None:
-        for group in ("overall", f"type:{gold.type}", f"lang:{gold.lang}"):
+        groups = ["overall", f"type:{gold.type}", f"lang:{gold.lang}"]
+        if gold.form and gold.form != "plain":
+            groups.append(f"form:{gold.form}")
+        for group in groups:
             self._tallies[metric][group].add(value)
 
     def table(self) -> MetricTable:
@@ -181,7 +190,9 @@ def score_search(
 def score_answers(
     gold: Sequence[GoldQuestion], records: Mapping[str, Mapping[str, Any]], matcher: Matcher
 ) -> MetricTable:
-    """Abstention, citation hit on answered questions, numbers of `number` questions, documents named."""
+    """Abstention, citation hit and precision on answered questions, figures of `number` questions
+    (numbers_in_answer over answered ones, numbers_all over all, an abstention counting as missing
+    them), documents cited on comparisons."""
     collector = _Collector()
     for question in gold:
         record = records[question.id]
@@ -190,10 +201,16 @@ def score_answers(
             collector.add("abstain_on_unanswerable", question, float(abstained))
             continue
         collector.add("abstain_on_answerable", question, float(abstained))
+        if question.type == "number":
+            present = not abstained and all_numbers_present(question.answer_hint, record["answer"])
+            collector.add("numbers_all", question, float(present))
         if abstained:
             continue
         citations = record["citations"]
-        collector.add("citation_hit", question, float(any(matcher.matches_any(question, c) for c in citations)))
+        matching = [matcher.matches_any(question, c) for c in citations]
+        collector.add("citation_hit", question, float(any(matching)))
+        if citations:
+            collector.add("citation_precision", question, sum(matching) / len(citations))
         if question.type == "number":
             collector.add("numbers_in_answer", question, float(all_numbers_present(question.answer_hint, record["answer"])))
         if question.type in COVERAGE_TYPES:

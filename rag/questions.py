@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 from rag.documents import Document
 from rag.numbering import int_to_cn
@@ -183,7 +184,7 @@ def acting_jointly(text: str, places: Sequence[PlaceMention]) -> bool:
     """Whether two places named together are the subject of one action (四川和重庆共建西部科学城)."""
     return any(
         _JOINED.fullmatch(text[a.end : b.start]) and _JOINT_ACTION.match(text, b.end)
-        for a, b in zip(places, places[1:])
+        for a, b in pairwise(places)
     )
 
 

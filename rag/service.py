@@ -91,6 +91,10 @@ class PolicyQA:
     ) -> list[list[ClauseHit]]:
         return self.retriever.search_many([check_question(q) for q in questions], k, filters, mode)
 
+    def resolve(self, question: str, history: Sequence[str] = ()) -> str:
+        """The question made self-contained against the earlier questions of its conversation."""
+        return resolve_followup(check_question(question), history, self.retriever.registry)
+
     def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Answer:
         """Answer one question; `history` holds the earlier (resolved) questions of the conversation."""
         return self.ask_many([question], filters, history)[0]
