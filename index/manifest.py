@@ -51,6 +51,8 @@ class Manifest:
     libraries: Mapping[str, str] = field(default_factory=dict)
     built_at: str = field(default_factory=utc_now)
     build_id: str = ""
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+    """What the caller keeps with this version (the policy layer: its calibrated thresholds)."""
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 

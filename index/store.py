@@ -18,11 +18,11 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.atomic import TEMP_SUFFIX, atomic_write_text, fsync_path
 from index.dense import DenseKind
@@ -287,8 +287,12 @@ def build_index(
     force: bool = False,
     tokenizer_cache_dir: str | os.PathLike[str] | None = None,
     keyword_texts: Sequence[str] | None = None,
+    annotate: Callable[[HybridIndex], Mapping[str, Any]] | None = None,
 ) -> HybridIndex:
     """Make the index at root match items, embedding only texts the version in use has no vector for.
+
+    annotate, if given, is called with the built index and what it returns is kept in the manifest's
+    annotations (e.g. thresholds calibrated on this index).
 
     keyword_texts (one per item) is what BM25 indexes instead of the item texts; the caller's
     corpus_hash must cover them.
@@ -330,6 +334,7 @@ def build_index(
                 files=files,
                 libraries=_library_versions(),
                 build_id=build_id,
+                annotations=dict(annotate(index)) if annotate else {},
             ).write(staging)
             os.rename(staging, root / VERSIONS_DIR / build_id)
         except BaseException:

@@ -4,9 +4,11 @@ statement that the documents do not cover the question with the nearest clauses 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.calibration import Calibration
 from rag.documents import Document
 from rag.evidence import (
     CorpusYears,
@@ -16,22 +18,13 @@ from rag.evidence import (
     states,
     states_any_number,
 )
+from rag.forms import Form, yes_or_no
 from rag.normalize import normalize
 from rag.passages import sentence_spans
 from rag.questions import Intent, QuestionAnalysis
 from rag.registry import Registry
 from rag.results import Answer, Citation, ClauseHit, ComparisonRow
 from rag.units import UnitNote, find_unit_notes
-
-MIN_SIMILARITY = {"zh": 0.87, "en": 0.74}
-"""Below this cosine between question and best sentence, nothing retrieved is about the question.
-Cross-language cosines run lower, hence a threshold per question language. Calibrated with
-off-topic questions (weather, recipes, passports…) against the dev set's answerable ones; see
-docs/evaluation.md."""
-
-FOUND_IN_DOCUMENT = 0.84
-"""In a comparison, a document whose best sentence is less similar than this is reported as
-saying nothing specific on the topic (its nearest clause is still cited)."""
 
 FOCUS_SHARE = 0.3
 """A sentence holding a figure answers a "how much / how long" question only if it also holds this
@@ -43,6 +36,10 @@ RELATED_SCORE_RATIO = 0.85
 """After the answering sentence, up to MAX_RELATED further clauses whose fused score is at least
 this share of the best one are quoted as related provisions: more when retrieval cannot tell the
 candidates apart, fewer when one clause stands out."""
+LISTED_AT_MOST = 6
+ENUMERATION_SCORE_RATIO = 0.6
+"""A list answer (哪几项, 几处) names up to LISTED_AT_MOST clauses: the best, and those holding what
+the question asks about whose score is at least this share of the best."""
 UNCERTAIN_OVERLAP = 0.2
 CANDIDATES_SHOWN = 4
 """When under UNCERTAIN_OVERLAP of the question's words occur in its top clauses (a colloquial
@@ -91,17 +88,27 @@ def _sentences(hit: ClauseHit) -> list[str]:
 
 
 def _evidence_sentences(hit: ClauseHit, focus: frozenset[str]) -> list[str]:
-    """The sentences of the clause that may carry a figure the question asks for: given its
-    distinctive words, every sentence holding one (a long clause states its targets in sentences
-    that did not match best); without any, every sentence."""
+    """The sentences of the clause that may carry a figure the question asks for: those retrieval
+    matched to the question (by meaning, so a colloquial question still meets its sentence), and,
+    given its distinctive words, every sentence holding enough of them (a long clause states its
+    targets in sentences that did not match best); without distinctive words, every sentence."""
     if not focus:
         return _sentences(hit)
-    return [s for s in _sentences(hit) if _focus_share(s, focus) >= FOCUS_SHARE]
+    matched = {hit.clause.text[a:b] for a, b in hit.matched}
+    return [s for s in _sentences(hit) if s in matched or _focus_share(s, focus) >= FOCUS_SHARE]
 
 
 def _focus_share(sentence: str, focus: frozenset[str]) -> float:
     text = normalize(sentence).lower()
     return sum(term in text for term in focus) / len(focus)
+
+
+def _without_given_numbers(sentence: str, question: str) -> str:
+    """The sentence less the figures the question itself gives (到2025年…要达到多少？ is not
+    answered by 2025)."""
+    for number in sorted(set(re.findall(r"\d+(?:\.\d+)?", question)), key=len, reverse=True):
+        sentence = re.sub(rf"(?<![\d.]){re.escape(number)}(?![\d.])", "", sentence)
+    return sentence
 
 
 def _is_heading_only(sentence: str, hit: ClauseHit) -> bool:
@@ -184,6 +191,7 @@ def _document_facts(analysis: QuestionAnalysis, document: Document) -> list[tupl
 
 
 def _abstain_reason(
+    calibration: Calibration,
     analysis: QuestionAnalysis,
     hits: Sequence[ClauseHit],
     documents: Sequence[Document],
@@ -213,12 +221,15 @@ def _abstain_reason(
         return "the question names no topic; ask about one, e.g. talent, land or finance" if english else (
             "问题太笼统，请说明想了解哪方面的规定，例如人才、土地、金融"
         )
-    threshold = MIN_SIMILARITY["en" if english else "zh"]
-    if not hits or hits[0].similarity < threshold or overlap == 0.0:
+    # Cross-language similarity barely tells on-topic from off-topic English questions (rag/calibration.py):
+    # they must also share a term with what they retrieve. A Chinese one's similarity is evidence enough.
+    if not hits or not calibration.covers(hits[0].similarity, _language(analysis)) or (english and overlap == 0.0):
         return "nothing in them addresses this question" if english else "没有找到与问题相关的规定"
     asked = asked_quantities(analysis.text)
-    if asked.wants_number and analysis.intent is not Intent.COMPARE:
-        sentences = [s for hit in hits[:3] for s in _evidence_sentences(hit, focus)]
+    # A list answers "how many places" by itself; any other figure must be stated.
+    counted_by_list = analysis.form is Form.ENUMERATE and asked.quantities <= {Quantity.COUNT, Quantity.ANY}
+    if asked.wants_number and analysis.intent is not Intent.COMPARE and not counted_by_list:
+        sentences = [_without_given_numbers(s, analysis.text) for hit in hits[:3] for s in _evidence_sentences(hit, focus)]
         missing = missing_quantities(asked, sentences)
         if missing:
             words = "、".join(_QUANTITY_WORDS[q][1 if english else 0] for q in sorted(missing))
@@ -244,8 +255,16 @@ def _abstention(
     return "\n".join([head, *tail, *lines]), sources.items
 
 
+def _language(analysis: QuestionAnalysis) -> str:
+    return "en" if analysis.is_english else "zh"
+
+
 def _compare(
-    names: Registry, analysis: QuestionAnalysis, hits: Sequence[ClauseHit], documents: Sequence[Document]
+    names: Registry,
+    calibration: Calibration,
+    analysis: QuestionAnalysis,
+    hits: Sequence[ClauseHit],
+    documents: Sequence[Document],
 ) -> tuple[list[str], list[Citation], list[ComparisonRow]]:
     sources = _Sources([])
     english = analysis.is_english
@@ -263,7 +282,7 @@ def _compare(
         for hit in shown:
             sentence = _best_sentence(hit)
             quoted.append((hit, sentence, sources.cite(hit, [sentence])))
-        found = best.similarity >= FOUND_IN_DOCUMENT
+        found = calibration.found(best.similarity, _language(analysis))
         parts = "；".join(f"{hit.clause.label}“{sentence}”[{n}]" for hit, sentence, n in quoted)
         if found:
             summary = parts
@@ -316,14 +335,51 @@ def _direct(
         # Lead with the clause whose matching sentence states the figure asked for.
         top = next((h for h in hits[:3] if any(_states(s, want) for s in _evidence_sentences(h, focus))), top)
     first = _best_sentence(top, want, focus)
-    lines.append(_line(names, top, first, sources.cite(top, [first]), english))
     others = [h for h in hits if h is not top]
-    related = [h for h in others[:MAX_RELATED] if h.score >= RELATED_SCORE_RATIO * hits[0].score]
+    if analysis.form is Form.ENUMERATE:
+        return _enumeration(names, analysis, [top, *others], focus, sources)
+    n = sources.cite(top, [first])
+    on_focus = bool(focus) and _focus_share(first, focus) >= FOCUS_SHARE
+    if analysis.form is Form.YESNO and not asked.wants_number and on_focus:
+        lines.append(f"{yes_or_no(analysis.text, first, english)}[{n}]")
+    lines.append(_line(names, top, first, n, english))
+    close = [h for h in others[:MAX_RELATED] if h.score >= RELATED_SCORE_RATIO * hits[0].score]
+    if not english:
+        # Related provisions only when they hold the question's distinctive words as much as the
+        # answer does. An English question's words are translations, too loose to judge by, and its
+        # first clause is less often the right one: its close runners-up stay.
+        floor = max(_focus_share(first, focus), FOCUS_SHARE) if focus else None
+        close = [h for h in close if floor is not None and _focus_share(_best_sentence(h, want), focus) >= floor]
+    related = close
     if related:
         lines.append("Related provisions:" if english else "相关规定：")
     for hit in related:
         sentence = _best_sentence(hit, want)
         lines.append(_line(names, hit, sentence, sources.cite(hit, [sentence]), english))
+    return lines, sources.items
+
+
+def _enumeration(
+    names: Registry, analysis: QuestionAnalysis, hits: Sequence[ClauseHit], focus: frozenset[str], sources: _Sources
+) -> tuple[list[str], list[Citation]]:
+    """A question asking for a list (哪几项…分别, 几处): every close clause holding what it asks
+    about (its distinctive words, or the phrase it quotes), counted and quoted one by one."""
+    english = analysis.is_english
+    top = hits[0]
+
+    def holds(hit: ClauseHit) -> bool:
+        if analysis.phrases:
+            return all(p in hit.clause.normalized for p in analysis.phrases)
+        if english or not focus:  # translated words are too loose to judge by
+            return True
+        return _focus_share(_best_sentence(hit), focus) >= FOCUS_SHARE
+
+    close = [h for h in hits[:LISTED_AT_MOST] if h.score >= ENUMERATION_SCORE_RATIO * top.score]
+    listed = [h for h in close if holds(h)] or [top]
+    lines = [f"{len(listed)} provisions:" if english else f"共{len(listed)}处："]
+    for i, hit in enumerate(listed, start=1):
+        sentence = _best_sentence(hit)
+        lines.append(f"{i}. " + _line(names, hit, sentence, sources.cite(hit, [sentence]), english))
     return lines, sources.items
 
 
@@ -345,6 +401,7 @@ def _candidates(
 
 def compose(
     names: Registry,
+    calibration: Calibration,
     question: str,
     resolved_question: str,
     analysis: QuestionAnalysis,
@@ -363,13 +420,13 @@ def compose(
     share of the question's words found in the top clauses; `focus` its distinctive words (a figure
     counts as the answer only in a sentence holding one); `too_general` whether it names no topic.
     """
-    reason = _abstain_reason(analysis, hits, documents, corpus_years, overlap, focus, too_general)
+    reason = _abstain_reason(calibration, analysis, hits, documents, corpus_years, overlap, focus, too_general)
     if reason is not None:
         text, citations = _abstention(names, analysis, hits, reason)
         return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))
     rows: list[ComparisonRow] = []
     if analysis.intent is Intent.COMPARE:
-        lines, citations, rows = _compare(names, analysis, hits, documents)
+        lines, citations, rows = _compare(names, calibration, analysis, hits, documents)
     else:
         lines, citations = _direct(names, analysis, hits, focus, overlap)
     if analysis.is_english:

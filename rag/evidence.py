@@ -44,10 +44,12 @@ _ASKS: dict[Quantity, re.Pattern[str]] = {
         r"(?<!哪)几(个|家|项|类)|多少个|多少家|几\+几|\bhow many\b(?!\s+(?:years?|months?|days?|times?)\b)", re.IGNORECASE
     ),
 }
-# 哪几类/哪几个 (which ones) asks for a list, not a number.
+# A number is asked for only by an interrogative of amount: a measure word alone (额度, 费用, 比例) in
+# a yes/no question (用能的额度能拿来交易吗？) asks for none. 哪几类/哪几个 (which ones) asks for a list.
 _ASKS_ANY_NUMBER = re.compile(
-    r"多少|(?<!哪)几|上限|下限|\bhow (many|much)\b|\bwhat number\b"
-    r"|\bwhat(?:'s| is| are) the (?:minimum|maximum|lowest|highest|upper limit|lower limit)\b",
+    r"多少|(?<!哪)几|多大|多长|多久|多高|上限|下限|\bhow (many|much|long|old)\b|\bwhat number\b"
+    r"|\bwhat(?:'s| is| are)? (?:the )?(?:minimum|maximum|lowest|highest|upper limit|lower limit)\b"
+    r"|\bwhat(?:'s| is| are)? (?:the )?(?:\w+ ){0,3}(?:percentage|share|proportion|ratio|rate|age|amount|sum|age limit)\b",
     re.IGNORECASE,
 )
 
@@ -79,11 +81,13 @@ class Asked:
 
 
 def asked_quantities(question: str) -> Asked:
+    """The quantities asked for: none without an interrogative of amount (多少, 几, how many, what
+    percentage…); with one, those its measure words name (比例 → a share), else any figure."""
     question = _without_indefinite_numbers(question)
+    if not _ASKS_ANY_NUMBER.search(question):
+        return Asked(frozenset())
     found = {q for q, pattern in _ASKS.items() if pattern.search(question)}
-    if not found and _ASKS_ANY_NUMBER.search(question):
-        found.add(Quantity.ANY)
-    return Asked(frozenset(found))
+    return Asked(frozenset(found or {Quantity.ANY}))
 
 
 _SUBCLAUSE = re.compile(r"[^，,；;。？?！!]+[，,；;。？?！!]?")

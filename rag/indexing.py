@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from index.embedder import Embedder
     from index.hybrid import HybridIndex
     from index.tokenize import TokenizerConfig
+    from rag.calibration import Calibration
     from rag.corpus import Corpus
 
 PASSAGE_SCHEME = "sentences+clauses-v5"
@@ -89,6 +90,7 @@ def open_index(
             keyword_texts=inputs.keyword_texts,
             dense_kind=dense_kind,
             tokenizer_cache_dir=jieba_cache,
+            annotate=_calibration_annotation,
         )
     index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
     built_kind = read_manifest(index_dir).dense_kind
@@ -112,3 +114,24 @@ def remove_index_leftovers(index_dir: Path) -> bool:
     from index.store import remove_leftovers
 
     return remove_leftovers(index_dir)
+
+
+def _calibration_annotation(index: HybridIndex) -> dict[str, Any]:
+    from rag.calibration import CALIBRATION_KEY, calibrate
+
+    return {CALIBRATION_KEY: calibrate(index).to_json()}
+
+
+def index_calibration(index_dir: Path, index: HybridIndex) -> Calibration:
+    """The thresholds calibrated when the index in use was built; an index from before calibration
+    was kept is calibrated now (a second or so), without changing its folder."""
+    from index.store import read_manifest
+    from rag.calibration import CALIBRATION_KEY, Calibration, calibrate
+
+    stored = read_manifest(index_dir).annotations.get(CALIBRATION_KEY)
+    if stored:
+        try:
+            return Calibration.from_json(stored)
+        except (KeyError, TypeError, ValueError):
+            pass  # damaged or of another shape: calibrate again
+    return calibrate(index)

@@ -13,6 +13,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from rag.documents import Document
+from rag.forms import Form, question_form
 from rag.numbering import int_to_cn
 from rag.registry import NATIONAL, PlaceMention, Registry
 
@@ -99,6 +100,7 @@ class QuestionAnalysis:
     asks_issuer: bool = False  # who issued the document
     phrases: tuple[str, ...] = ()  # quoted word for word (see literal_phrases)
     all_documents: bool = False  # compares every document (各省, 国家和各省, 所有文件)
+    form: Form = Form.PLAIN  # yes/no, a list, what is common and what differs (rag/forms.py)
 
     @property
     def asks_about_document(self) -> bool:
@@ -226,6 +228,7 @@ def analyse(text: str, registry: Registry) -> QuestionAnalysis:
         asks_issuer=bool(_ISSUER.search(text)),
         phrases=literal_phrases(text, english),
         all_documents=over_all_documents(text, named),
+        form=question_form(text),
     )
 
 

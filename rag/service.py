@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer import compose
+from rag.calibration import Calibration
 from rag.conversation import resolve_followup
 from rag.corpus import Corpus, load_corpus
 from rag.crosslingual import EnglishToChinese, load_cedict_lines
 from rag.errors import QuestionError
 from rag.evidence import CorpusYears
 from rag.filters import Filters
-from rag.indexing import index_inputs, open_index
+from rag.indexing import index_calibration, index_inputs, open_index
 from rag.llm import generate
 from rag.results import Answer, ClauseHit
 from rag.retrieval import ClauseRetriever, Mode
@@ -48,6 +49,7 @@ class PolicyQA:
     corpus: Corpus
     retriever: ClauseRetriever
     _years: CorpusYears
+    calibration: Calibration
 
     @classmethod
     def open(
@@ -77,7 +79,7 @@ class PolicyQA:
 
         retriever = ClauseRetriever(corpus, inputs.passages, index, english)
         years = CorpusYears.of(clause.normalized for clause in corpus.clauses)
-        return cls(settings, corpus, retriever, years)
+        return cls(settings, corpus, retriever, years, index_calibration(settings.index_dir, index))
 
     def document_text(self, doc_id: str) -> str:
         """The full text of the document's canonical source file; clause spans index into it."""
@@ -109,6 +111,7 @@ class PolicyQA:
         answers = [
             compose(
                 registry,
+                self.calibration,
                 q,
                 r,
                 query.analysis,
