@@ -95,7 +95,7 @@ class _Words:
 @cache
 def _words() -> _Words:
     folder = resources.files("rag") / "data"
-    genres = [line.strip() for line in (folder / "genres.txt").read_text(encoding="utf-8").splitlines()]
+    genres = [line.split("\t")[0].strip() for line in (folder / "genres.txt").read_text(encoding="utf-8").splitlines()]
     rows = [line.split("\t") for line in (folder / "status.tsv").read_text(encoding="utf-8").splitlines()]
     status = [(row[0].strip(), row[1].strip()) for row in rows[1:] if len(row) == 2 and not row[0].startswith("#")]
     status = [row for row in status if row[0] != "word"]

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 from rag.documents import Document, Level
 from rag.errors import CorpusError
@@ -68,7 +68,7 @@ class Genre:
 
 @dataclass(frozen=True, slots=True)
 class Naming:
-    """General vocabulary from rag/data/naming.toml."""
+    """General vocabulary from rag/data/naming.toml and the genres of rag/data/genres.txt."""
 
     national_chinese: tuple[str, ...]
     national_english: tuple[str, ...]
@@ -92,7 +92,7 @@ def load_naming() -> Naming:
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
         national = raw["national"]
-        genres = tuple(Genre(str(g["name"]), str(g["english"])) for g in raw["genres"])
+        genres = tuple(_genres(resources.files("rag") / "data" / "genres.txt"))
         return Naming(
             national_chinese=tuple(national["chinese"]),
             national_english=tuple(national["english"]),
@@ -101,8 +101,18 @@ def load_naming() -> Naming:
             areas=tuple(raw["areas"]["names"]),
             genres=tuple(sorted(genres, key=lambda g: len(g.name), reverse=True)),
         )
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise CorpusError(f"cannot read the naming data {source}: {exc}; reinstall policy-rag") from None
+
+
+def _genres(source: Any) -> list[Genre]:
+    """rag/data/genres.txt: a genre and its English name a line (the metadata reader shares it)."""
+    genres = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, english = line.split("\t")
+            genres.append(Genre(name.strip(), english.strip()))
+    return genres
 
 
 class Registry:
