@@ -87,15 +87,19 @@ def _sentences(hit: ClauseHit) -> list[str]:
     return [hit.clause.text[a:b] for a, b in spans]
 
 
-def _evidence_sentences(hit: ClauseHit, focus: frozenset[str]) -> list[str]:
-    """The sentences of the clause that may carry a figure the question asks for: those retrieval
-    matched to the question (by meaning, so a colloquial question still meets its sentence), and,
-    given its distinctive words, every sentence holding enough of them (a long clause states its
-    targets in sentences that did not match best); without distinctive words, every sentence."""
+def _evidence_sentences(hit: ClauseHit, focus: frozenset[str], first: bool = False) -> list[str]:
+    """The sentences of the clause that may carry a figure the question asks for. Given the
+    question's distinctive words: every sentence holding enough of them (a long clause states its
+    targets in sentences that did not match best), and, in the clause retrieval put `first`, those
+    it matched to the question by meaning that hold at least one (a colloquial question rarely
+    repeats more). Without distinctive words, every sentence."""
     if not focus:
         return _sentences(hit)
     matched = {hit.clause.text[a:b] for a, b in hit.matched}
-    return [s for s in _sentences(hit) if s in matched or _focus_share(s, focus) >= FOCUS_SHARE]
+    return [
+        s for s in _sentences(hit)
+        if _focus_share(s, focus) >= FOCUS_SHARE or (first and s in matched and _focus_share(s, focus) > 0)
+    ]
 
 
 def _focus_share(sentence: str, focus: frozenset[str]) -> float:
@@ -126,7 +130,7 @@ def _best_sentence(hit: ClauseHit, want: Quantity | None = None, focus: frozense
     sentences = _sentences(hit)
     candidates = [s for s in sentences if not _is_heading_only(s, hit) and not _is_unit_note(s)] or sentences
     if want is not None:
-        evidence = set(_evidence_sentences(hit, focus))
+        evidence = set(_evidence_sentences(hit, focus, first=True))
         for sentence in candidates:
             if sentence in evidence and _states(sentence, want):
                 return sentence
@@ -229,7 +233,11 @@ def _abstain_reason(
     # A list answers "how many places" by itself; any other figure must be stated.
     counted_by_list = analysis.form is Form.ENUMERATE and asked.quantities <= {Quantity.COUNT, Quantity.ANY}
     if asked.wants_number and analysis.intent is not Intent.COMPARE and not counted_by_list:
-        sentences = [_without_given_numbers(s, analysis.text) for hit in hits[:3] for s in _evidence_sentences(hit, focus)]
+        sentences = [
+            _without_given_numbers(s, analysis.text)
+            for i, hit in enumerate(hits[:3])
+            for s in _evidence_sentences(hit, focus, first=i == 0)
+        ]
         missing = missing_quantities(asked, sentences)
         if missing:
             words = "、".join(_QUANTITY_WORDS[q][1 if english else 0] for q in sorted(missing))
@@ -333,7 +341,10 @@ def _direct(
     if asked.wants_number:
         want = min(asked.quantities)
         # Lead with the clause whose matching sentence states the figure asked for.
-        top = next((h for h in hits[:3] if any(_states(s, want) for s in _evidence_sentences(h, focus))), top)
+        top = next(
+            (h for i, h in enumerate(hits[:3]) if any(_states(s, want) for s in _evidence_sentences(h, focus, i == 0))),
+            top,
+        )
     first = _best_sentence(top, want, focus)
     others = [h for h in hits if h is not top]
     if analysis.form is Form.ENUMERATE:

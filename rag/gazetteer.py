@@ -30,7 +30,8 @@ _BEFORE_NUMBER = frozenset("据照按及和与见的了《》以经")
 # Characters that may follow the last item of a list of abbreviations (冀、苏、川等地, 京、津、冀三地).
 _AFTER_LIST = frozenset("等两三四五六七八九十地省市的")
 _LIST_MARK = "、"
-_ENGLISH_WORD = re.compile(r"(?<![A-Za-z'])[A-Za-z]+(?:'[A-Za-z]+)?")
+# An apostrophe inside a name (Xi'an) joins it; a possessive (Jiangsu's, Hebei’s) does not.
+_ENGLISH_WORD = re.compile(r"(?<![A-Za-z'’])[A-Za-z]+(?:['’](?![sS]\b)[A-Za-z]+)?")
 
 
 @dataclass(frozen=True, slots=True)
