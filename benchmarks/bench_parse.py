@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from scale_support import SCALE_ARCHIVE, markdown_text, read_members  # noqa: E402
+from scale_support import SCALE_ARCHIVE, markdown_text, read_members
 
-from rag.errors import CorpusError  # noqa: E402
-from rag.parsing import parse_text  # noqa: E402
+from rag.errors import CorpusError
+from rag.parsing import parse_text
 
 
 def parse_one(item: tuple[str, str]) -> tuple[int, int]:

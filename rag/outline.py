@@ -6,11 +6,13 @@ interpretations), section (第一节), sub-heading (（一）动产质押 betwee
 bare 附则 heading close everything before them. Rules, all about the numbering rather than any document:
 
 - an article heading continues the numbering: the next number, or the next 之X of the same number; a
-  forward jump (a number missing from the source) is accepted when the article after it continues from
-  it, and so is the first article of an excerpt that starts beyond 第一条; 第十条规定… at a line start
-  is a cross-reference, not a heading;
+  short forward jump (a number missing from the source) is accepted when the article after it
+  continues from it or it is the last, and so is the first article of an excerpt that starts beyond
+  第一条; 第十条规定… at a line start is a cross-reference, not a heading; articles a source ran into
+  one line (…制定本规则。 第二条 …) are cut apart;
 - a heading line is short and holds no sentence punctuation, and its number continues its siblings'
-  under the same parent (or the document's, when a law numbers its chapters through its parts);
+  under the same parent (or the document's, when a law numbers its chapters through its parts), or
+  skips a little where the source lost a heading and the numbering goes on upwards after it;
 - heading lines seen before the first article that start over at 第一… were a table of contents: they
   join the lines before the first article;
 - a line that is none of these is text of the unit it is in.
@@ -188,6 +190,7 @@ class _Builder:
         self.stack: list[Node] = []  # open headings, outermost first
         self.root_counters: dict[MarkKind, int] = {}
         self.document_counters: dict[MarkKind, int] = {}
+        self.document_headings: dict[MarkKind, int] = {}  # how many of each kind
         self.articles: list[Node] = []
         self.article: Node | None = None  # the article items attach to
         self.open: Node | None = None  # the node text lines attach to
@@ -203,27 +206,16 @@ class _Builder:
             previous_number = line.number
             if not self._structure(i, line):
                 self._text(line)
-        chapters = sum(1 for node in self._headings() if node.mark and node.mark.kind is MarkKind.CHAPTER)
         top = sum(1 for node in self.roots if node.kind is NodeKind.HEADING and node.mark is not None)
         return Outline(
             preamble=tuple(self.preamble),
             roots=tuple(self.roots),
-            sections=chapters or top,
+            sections=self.document_headings.get(MarkKind.CHAPTER, 0) or top,
             articles=len(self.articles),
             items=self.item_count,
             orphans=tuple(self.orphans),
             restarts=self.restarts,
         )
-
-    def _headings(self) -> list[Node]:
-        found: list[Node] = []
-        pending = list(self.roots)
-        while pending:
-            node = pending.pop()
-            if node.kind is NodeKind.HEADING:
-                found.append(node)
-                pending.extend(node.children)
-        return found
 
     def _structure(self, i: int, line: Line) -> bool:
         """Open the node this line starts, if it starts one; False for a text line."""
@@ -244,9 +236,7 @@ class _Builder:
             if kind in _ITEM_KINDS and self._item_continues(mark):
                 self._open_item(line, mark)
                 return True
-            if kind in _HEADING_RANK and kind is not MarkKind.CN_PAREN and self._heading(i, line, mark):
-                return True
-            return False
+            return kind in _HEADING_RANK and kind is not MarkKind.CN_PAREN and self._heading(i, line, mark)
         if self.articles and _SPACES.sub("", line.text) == "附则":
             self._open_heading(Node(NodeKind.HEADING, _CLOSING_RANK, line, None, "附则"))
             return True
@@ -373,6 +363,7 @@ class _Builder:
             counters = parent.counters if parent else self.root_counters
             counters[node.mark.kind] = node.mark.value
             self.document_counters[node.mark.kind] = node.mark.value
+            self.document_headings[node.mark.kind] = self.document_headings.get(node.mark.kind, 0) + 1
         (parent.children if parent else self.roots).append(node)
         self.stack.append(node)
         self.article = None

@@ -89,14 +89,15 @@ def heading_of(mark: Mark, line_text: str) -> tuple[str, bool]:
 def parse_text(text: str, *, name: str) -> ParsedText:
     """Parse one file's decoded text; CorpusError naming the file if it has no numbered headings."""
     cleaned = clean(text)
-    if any((m := match_mark(line.text)) and m.kind is MarkKind.TIAO and is_article_heading(line.text, m)
-           for line in cleaned.body):
-        outline = build_outline(cleaned.body, cleaned.breaks)
-        if outline.articles:
-            return _parsed_law(outline, cleaned)
     builder = _TreeBuilder()
     for line in cleaned.body:
         builder.add(line, after_junk=line.number in cleaned.breaks)
+    if any((m := match_mark(line.text)) and m.kind is MarkKind.TIAO and is_article_heading(line.text, m)
+           for line in cleaned.body):
+        outline = build_outline(cleaned.body, cleaned.breaks)
+        # A document numbered 一、 that quotes an article or two keeps its own numbering.
+        if outline.articles and outline.articles >= len(builder.sections):
+            return _parsed_law(outline, cleaned)
     if not builder.sections and not builder.articles:
         raise CorpusError(
             f"{name}: no numbered headings (一、, （一） or 第一条) found; "

@@ -179,3 +179,13 @@ def test_law_marks_and_their_labels(text: str, kind: MarkKind, label: str) -> No
 def test_label_keys_read_inserted_articles_and_sections() -> None:
     assert label_keys("第十条之一") == ("第十条之一",)
     assert label_keys("第二章第一节") == ("第二章", "第一节")
+
+
+def test_document_numbered_yi_er_that_quotes_an_article_keeps_its_numbering() -> None:
+    text = (
+        "各有关单位：\n一、总体要求\n（一）依照条例办理。\n第一条 为了规范管理，制定本条例。\n"
+        "二、重点任务\n（二）加强监管。\n三、保障措施\n（三）加强领导。\n"
+    )
+    parsed = _parse(text)
+    assert (parsed.sections, parsed.articles) == (3, 3)
+    assert _labels(parsed) == ["序言", "一、（一）", "二、（二）", "三、（三）"]
