@@ -80,9 +80,10 @@ _LAW_HEADING = re.compile(rf"^第[{_CN}百千零〇]+(分编|编|章|节|条)")
 _LAW_FIRST = re.compile(rf"^第[{_CN}百千零〇]+(编|章|条)(之[{_CN}]+)?(\s|$)")
 """A heading that opens a law whose numbering does not start at one (an excerpt, a 修正案 numbered on)."""
 _ADOPTION_NOTE = re.compile(
-    r"^[（(]?(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日"
+    r"^[（(]?(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日(?![,，])"
 )
-"""An adoption, amendment or promulgation note under a title: 2022年12月29日 …会议通过 / （2001年…修正）."""
+"""An adoption, amendment or promulgation note under a title: 2022年12月29日 …会议通过 / （2001年…修正）;
+not a sentence that starts with a date (2019年2月1日，某某举行婚礼)."""
 _OUTLINE_WORDS = frozenset({"目录", "序言", "前言"})
 _DATE = re.compile(
     r"^(\d{4}|[〇零○Ｏ一二三四五六七八九]{4})年[\d〇○一二三四五六七八九十]{1,3}月[\d〇○一二三四五六七八九十]{1,3}日$"
@@ -132,11 +133,13 @@ def clean(text: str) -> Cleaned:
     lines = split_lines(text)
     first = _first_heading(lines)
     if first is None:
-        start, header_start = 0, 0
+        # No numbering: a title over adoption notes is the header of a law too short to number.
+        note = next((i for i, line in enumerate(lines[:_MAX_HEADER_LINES + 1]) if is_adoption_note(line)), None)
+        header_start, start = (note is not None and _law_header(lines, True, note)) or (0, 0)
     else:
         start = _addressee(lines, first)
-        law_header = _law_header(lines, first, start)
-        header_start, start = law_header or (_header_start(lines, start), start)
+        law = bool(_LAW_HEADING.match(_folded(lines[first])))
+        header_start, start = _law_header(lines, law, start) or (_header_start(lines, start), start)
     end, closing_start = _closing(lines, first if first is not None else 0)
 
     dropped: list[DroppedLine] = []
@@ -251,7 +254,7 @@ def _header_start(lines: tuple[Line, ...], start: int) -> int:
     return start
 
 
-def _law_header(lines: tuple[Line, ...], first: int, start: int) -> tuple[int, int] | None:
+def _law_header(lines: tuple[Line, ...], law: bool, start: int) -> tuple[int, int] | None:
     """(header_start, body_start) of a law, or of a document with notes or an opening paragraph between
     its title and its first heading; None for the others.
 
@@ -262,7 +265,6 @@ def _law_header(lines: tuple[Line, ...], first: int, start: int) -> tuple[int, i
     top = start
     while top > 0 and junk_reason(lines[top - 1]) is None:
         top -= 1
-    law = bool(_LAW_HEADING.match(_folded(lines[first])))
     block = lines[top:start]
     if not law and not any(_ADOPTION_NOTE.match(_folded(line)) or not _is_header_like(line) for line in block):
         return None  # only title-like lines above the body: the header as the walk up finds it

@@ -7,7 +7,8 @@ plus one for the article's own lead text when it has text beyond its heading; a 
 directly under it (before its first article) gives a SECTION unit, and so does an annex (附件一).
 The lines before the first heading are units of their own: 序言 (addressees and opening paragraphs),
 or in a law 题注 (adoption and amendment notes, table of contents, an introduction) with a 序言 of its
-own where a line says 序言; the closing (signature and date) is one too. Header lines (title, document
+own where a line says 序言; the closing (signature and date) is one too. A law too short to number
+gives its 题注 and one 正文 unit. Header lines (title, document
 number) are not units. A line whose mark does not continue the numbering (（三） after （一）) is
 ordinary text of the unit it is in.
 """
@@ -27,6 +28,9 @@ __all__ = ["ParsedText", "Unit", "heading_of", "parse_text"]
 
 PREAMBLE_LABEL = "序言"
 NOTES_LABEL = "题注"
+BODY_LABEL = "正文"
+_MAX_NOTE_LINE = 60
+_SENTENCE_MARKS = re.compile(r"[。，；：,;:]")
 CLOSING_LABEL = "落款"
 _MAX_HEADING_PHRASE = 30
 _PHRASE_END = re.compile(r"[。；;]")
@@ -99,10 +103,14 @@ def parse_text(text: str, *, name: str) -> ParsedText:
         if outline.articles and outline.articles >= len(builder.sections):
             return _parsed_law(outline, cleaned)
     if not builder.sections and not builder.articles:
-        raise CorpusError(
-            f"{name}: no numbered headings (一、, （一） or 第一条) found; "
-            "is it a policy document? Remove it from the corpus or fix its numbering"
-        )
+        body = _unnumbered(builder.preamble)
+        if body is None:
+            raise CorpusError(
+                f"{name}: no numbered headings (一、, （一） or 第一条) found; "
+                "is it a policy document? Remove it from the corpus or fix its numbering"
+            )
+        units = [*body, *_closing(cleaned.closing)]
+        return ParsedText(tuple(units), 0, 0, 0, cleaned, tuple(builder.orphans))
     units = [*_preamble(builder.preamble, law=False), *_tree_units(builder.roots), *_closing(cleaned.closing)]
     return ParsedText(
         units=tuple(units),
@@ -206,6 +214,26 @@ def _preamble(lines: list[Line], *, law: bool) -> list[Unit]:
     notes, rest = (lines[:intro], lines[intro:]) if intro is not None else (lines, [])
     units = [Unit(ClauseKind.PREAMBLE, NOTES_LABEL, ("notes",), (NOTES_LABEL,), _span(notes[0], notes[-1]))] if notes else []
     return units + ([_preamble_unit(rest)] if rest else [])
+
+
+def _unnumbered(lines: list[Line]) -> list[Unit] | None:
+    """题注 and 正文 of a law or judicial reply too short to number (a one-paragraph 修正案, a 批复): the
+    adoption notes it opens with, and the text after them; None for text without such notes."""
+    if not lines or not is_adoption_note(lines[0]):
+        return None
+    end = 1
+    while end < len(lines) and (
+        is_adoption_note(lines[end])
+        or (len(lines[end].text) <= _MAX_NOTE_LINE and not _SENTENCE_MARKS.search(lines[end].text))
+    ):
+        end += 1  # a note wrapped onto the next line
+    if end == len(lines):
+        return None
+    notes, body = lines[:end], lines[end:]
+    return [
+        Unit(ClauseKind.PREAMBLE, NOTES_LABEL, ("notes",), (NOTES_LABEL,), _span(notes[0], notes[-1])),
+        Unit(ClauseKind.ARTICLE, BODY_LABEL, ("body",), (BODY_LABEL,), _span(body[0], body[-1])),
+    ]
 
 
 def _preamble_unit(lines: list[Line]) -> Unit:

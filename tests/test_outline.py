@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.clauses import ClauseKind
+from rag.errors import CorpusError
 from rag.numbering import MarkKind, cn_to_int, int_to_cn, label_keys, match_mark
 from rag.parsing import ParsedText, parse_text
 
@@ -189,3 +190,16 @@ def test_document_numbered_yi_er_that_quotes_an_article_keeps_its_numbering() ->
     parsed = _parse(text)
     assert (parsed.sections, parsed.articles) == (3, 3)
     assert _labels(parsed) == ["序言", "一、（一）", "二、（二）", "三、（三）"]
+
+
+def test_law_too_short_to_number_gives_title_notes_and_text() -> None:
+    text = "某某决定\n2021年5月31日 某某委员会第十次会议通过\n为了规范管理，作出如下决定。\n本决定自公布之日起施行。\n"
+    parsed = _parse(text)
+    assert [line.text for line in parsed.cleaned.header] == ["某某决定"]
+    assert _labels(parsed) == ["题注", "正文"]
+    assert _body(text, parsed, "正文") == "为了规范管理，作出如下决定。\n本决定自公布之日起施行。"
+
+
+def test_sentence_that_starts_with_a_date_is_not_an_adoption_note() -> None:
+    with pytest.raises(CorpusError):
+        _parse("某某案\n2019年2月1日，某某举行婚礼。\n双方发生纠纷。\n")
