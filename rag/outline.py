@@ -75,6 +75,8 @@ class Outline:
     orphans: tuple[Line, ...]
     restarts: bool
     """Some chapter numbers its articles from 第一条 again, so article labels need their chapter."""
+    candidates: int = 0
+    """Lines that start like an article heading, whether or not they continue the numbering."""
 
 
 _HEADING_RANK = {
@@ -215,6 +217,7 @@ class _Builder:
             items=self.item_count,
             orphans=tuple(self.orphans),
             restarts=self.restarts,
+            candidates=sum(1 for mark in self.marks if mark is not None and mark.kind is MarkKind.TIAO),
         )
 
     def _structure(self, i: int, line: Line) -> bool:

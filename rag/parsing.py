@@ -99,8 +99,9 @@ def parse_text(text: str, *, name: str) -> ParsedText:
     if any((m := match_mark(line.text)) and m.kind is MarkKind.TIAO and is_article_heading(line.text, m)
            for line in cleaned.body):
         outline = build_outline(cleaned.body, cleaned.breaks)
-        # A document numbered 一、 that quotes an article or two keeps its own numbering.
-        if outline.articles and outline.articles >= len(builder.sections):
+        # A document numbered 一、 that quotes an article or two keeps its own numbering, and one that
+        # lists other laws' articles (a table of 刑法 articles and their crimes) is not numbered by them.
+        if outline.articles and outline.articles >= len(builder.sections) and 2 * outline.articles >= outline.candidates:
             return _parsed_law(outline, cleaned)
     if not builder.sections and not builder.articles:
         body = _unnumbered(builder.preamble)

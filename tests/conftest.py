@@ -51,17 +51,6 @@ def policyqa_data_dir(qa) -> Path:
 
 
 @pytest.fixture(scope="session")
-def scale_archive() -> Path:
-    """../shared/scale/laws-md.tar.xz beside the repository: 3,472 real laws and regulations in Markdown
-    (tests/scale_support.py reads them from it at test time)."""
-    from scale_support import SCALE_ARCHIVE
-
-    if not SCALE_ARCHIVE.is_file():
-        pytest.fail(f"the scale corpus is missing: {SCALE_ARCHIVE} (it lives beside the repository, in shared/scale)")
-    return SCALE_ARCHIVE
-
-
-@pytest.fixture(scope="session")
 def dev_gold_path() -> Path:
     """../shared/eval/dev.jsonl beside the repository (CI has it there too)."""
     if not DEV_GOLD.is_file():

@@ -1,46 +1,9 @@
-"""Reading the real laws and regulations of ../shared/scale/laws-md.tar.xz at test time, and counting
-their articles independently of the parser.
-
-The texts are read from the archive when a test runs and never copied into the repository.
-"""
+"""Counting the articles of the real laws and regulations of ../shared/scale/laws-md.tar.xz without
+the parser, to check the parser's counts against (tests/test_parsing_scale.py)."""
 
 from __future__ import annotations
 
 import re
-import tarfile
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-
-SCALE_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "scale" / "laws-md.tar.xz"
-
-_HEADING_MARKS = re.compile(r"^[ \t]*#+[ \t]*", re.MULTILINE)
-_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$", re.MULTILINE)
-_SPACES = re.compile(r"\s+")
-
-
-def markdown_text(markdown: str) -> str:
-    """The document text a reader sees: heading marks and HTML comments gone, runs of spaces made one.
-
-    A stand-in for rag.formats (another branch) until it is on main: the scale files use no Markdown
-    beyond `#` headings and one `<!-- INFO END -->` comment."""
-    text = _COMMENT_LINE.sub("", _HEADING_MARKS.sub("", markdown))
-    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())
-
-
-def read_members(archive: Path, names: Iterable[str] | None = None) -> Iterator[tuple[str, str]]:
-    """(member name, Markdown text) of the named .md members, or of all of them, in archive order."""
-    wanted = None if names is None else set(names)
-    with tarfile.open(archive, "r:xz") as tar:
-        for member in tar:
-            if not member.isfile() or not member.name.endswith(".md"):
-                continue
-            name = member.name.removeprefix("./")
-            if wanted is not None and name not in wanted:
-                continue
-            handle = tar.extractfile(member)
-            if handle is not None:
-                yield name, handle.read().decode("utf-8")
-
 
 _ARTICLE_HEADING = re.compile(
     r"^第([零〇一二三四五六七八九十百千]+)条(?:之([一二三四五六七八九十]+))?[ \u3000]"

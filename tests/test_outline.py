@@ -203,3 +203,16 @@ def test_law_too_short_to_number_gives_title_notes_and_text() -> None:
 def test_sentence_that_starts_with_a_date_is_not_an_adoption_note() -> None:
     with pytest.raises(CorpusError):
         _parse("某某案\n2019年2月1日，某某举行婚礼。\n双方发生纠纷。\n")
+
+
+def test_table_of_other_laws_articles_is_not_numbered_by_them() -> None:
+    rows = (
+        "第一百四十一条 （《刑法修正案》第五条） 甲罪\n第一百四十二条 （《刑法修正案》第六条） 乙罪\n"
+        "第一百四十二条之一 （《刑法修正案》第七条） 丙罪\n第一百六十条 （《刑法修正案》第八条） 丁罪\n"
+        "第二百一十九条之一 （《刑法修正案》第二十三条） 戊罪\n第二百三十六条之一 （《刑法修正案》第二十七条） 己罪\n"
+        "第二百八十条之二 （《刑法修正案》第三十二条） 庚罪\n"
+    )
+    text = f"某某罪名的补充规定\n2021年2月22日 某某委员会会议通过\n现对罪名作如下补充：\n{rows}"
+    parsed = _parse(text)
+    assert parsed.articles == 0
+    assert _labels(parsed) == ["题注", "正文"]
