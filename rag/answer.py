@@ -18,7 +18,7 @@ from rag.evidence import (
     states,
     states_any_number,
 )
-from rag.forms import Form, yes_or_no
+from rag.forms import Form, Terms, common_and_different, yes_or_no
 from rag.normalize import normalize
 from rag.passages import sentence_spans
 from rag.questions import Intent, QuestionAnalysis
@@ -273,12 +273,14 @@ def _compare(
     analysis: QuestionAnalysis,
     hits: Sequence[ClauseHit],
     documents: Sequence[Document],
+    terms: Terms,
 ) -> tuple[list[str], list[Citation], list[ComparisonRow]]:
     sources = _Sources([])
     english = analysis.is_english
     lines: list[str] = []
     rows: list[ComparisonRow] = []
     compared = [d for d in documents if any(h.document.id == d.id for h in hits)]
+    said: dict[str, list[str]] = {}
     per_document = max(1, min(MAX_PER_DOCUMENT, COMPARISON_QUOTES // max(1, len(compared))))
     for document in compared:
         own = [h for h in hits if h.document.id == document.id]
@@ -286,23 +288,22 @@ def _compare(
             continue
         best = own[0]
         shown = [best] + [h for h in own[1:per_document] if h.score >= COMPARISON_SCORE_RATIO * best.score]
+        name = names.short_name(document, english)
+        if not calibration.found(best.similarity, _language(analysis)):
+            summary = "no provision on this" if english else "未见相关规定"
+            lines.append(f"- {name}：{summary}")
+            rows.append(ComparisonRow(document, summary, (), False))
+            continue
         quoted = []
         for hit in shown:
             sentence = _best_sentence(hit)
             quoted.append((hit, sentence, sources.cite(hit, [sentence])))
-        found = calibration.found(best.similarity, _language(analysis))
-        parts = "；".join(f"{hit.clause.label}“{sentence}”[{n}]" for hit, sentence, n in quoted)
-        if found:
-            summary = parts
-        elif english:
-            summary = f"nothing specific; nearest: {parts}"
-        else:
-            summary = f"未见直接相关的表述；最接近的是{parts}"
-        name = names.short_name(document, english)
+        summary = "；".join(f"{hit.clause.label}“{sentence}”[{n}]" for hit, sentence, n in quoted)
         lines.append(f"- {name}：{summary}")
-        rows.append(ComparisonRow(document, summary, tuple(n for _, _, n in quoted), found))
+        rows.append(ComparisonRow(document, summary, tuple(n for _, _, n in quoted), True))
+        said[name] = [sentence for _, sentence, _ in quoted]
     head = "By document (quoted in the original Chinese):" if english else "各文件的相关规定："
-    return [head, *lines], sources.items, rows
+    return [head, *lines, *common_and_different(said, terms, english)], sources.items, rows
 
 
 def _direct(
@@ -422,6 +423,7 @@ def compose(
     overlap: float = 1.0,
     focus: frozenset[str] = frozenset(),
     too_general: bool = False,
+    terms: Terms = lambda text: (),
 ) -> Answer:
     """The extractive answer to `resolved_question` from `hits` (best first).
 
@@ -437,7 +439,7 @@ def compose(
         return Answer(question, resolved_question, text, True, tuple(citations), tuple(hits))
     rows: list[ComparisonRow] = []
     if analysis.intent is Intent.COMPARE:
-        lines, citations, rows = _compare(names, calibration, analysis, hits, documents)
+        lines, citations, rows = _compare(names, calibration, analysis, hits, documents, terms)
     else:
         lines, citations = _direct(names, analysis, hits, focus, overlap)
     if analysis.is_english:

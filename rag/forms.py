@@ -8,9 +8,16 @@ These are readings of question grammar (吗, A不A, 是否; 哪些…分别; 异
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 
-__all__ = ["Form", "question_form", "yes_or_no"]
+Terms = Callable[[str], Sequence[str]]
+"""The distinctive words of a text (the retriever's, by how rare they are in the library)."""
+COMMON_SHOWN = 4
+DISTINCT_SHOWN = 3
+
+__all__ = ["Form", "Terms", "common_and_different", "question_form", "yes_or_no"]
 
 
 class Form(StrEnum):
@@ -66,3 +73,25 @@ def yes_or_no(question: str, sentence: str, english: bool) -> str:
     if english:
         return "No, according to the provision below." if no else "Yes, according to the provision below."
     return "否，依据下面这一条规定。" if no else "是，依据下面这一条规定。"
+
+
+def common_and_different(said: Mapping[str, Sequence[str]], terms: Terms, english: bool) -> list[str]:
+    """One line on what the compared documents' quotes share and where each parts, from their
+    distinctive words: a word in two or more documents' quotes is shared, one in a single
+    document's quotes is its own. Nothing is said that the quotes do not hold."""
+    if len(said) < 2:
+        return []
+    words = {name: list(dict.fromkeys(w for s in sentences for w in terms(s))) for name, sentences in said.items()}
+    counts = Counter(w for ws in words.values() for w in ws)
+    common = [w for w, n in counts.most_common() if n >= 2][:COMMON_SHOWN]
+    own = {name: [w for w in ws if counts[w] == 1][:DISTINCT_SHOWN] for name, ws in words.items()}
+    own = {name: ws for name, ws in own.items() if ws}
+    if not common and not own:
+        return []
+    if english:
+        shared = f"In common: {'、'.join(common)}" if common else "No key term in common"
+        parts = "; ".join(f"{name} also: {'、'.join(ws)}" for name, ws in own.items())
+        return [f"{shared}. Differences: {parts}." if parts else f"{shared}."]
+    shared = f"共同点：都提到{'、'.join(common)}" if common else "共同点：所引条款没有共同的关键表述"
+    parts = "；".join(f"{name}另提{'、'.join(ws)}" for name, ws in own.items())
+    return [f"{shared}。不同点：{parts}。" if parts else f"{shared}。"]

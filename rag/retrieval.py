@@ -117,7 +117,11 @@ class ClauseRetriever:
         queries = [self.prepare(q, filters) for q in questions]
         return self.search_prepared(queries, k, mode)
 
-    def search_prepared(self, queries: Sequence[Query], k: int, mode: Mode = "hybrid") -> list[list[ClauseHit]]:
+    def search_prepared(
+        self, queries: Sequence[Query], k: int, mode: Mode = "hybrid", per_document: int = 0
+    ) -> list[list[ClauseHit]]:
+        """Hits for prepared queries, k each; a comparison gets at least `per_document` per
+        document it compares (five documents compared need more than ten hits)."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         vectors = None
@@ -126,7 +130,10 @@ class ClauseRetriever:
         results = []
         for i, query in enumerate(queries):
             vector = vectors[i : i + 1] if vectors is not None else None
-            results.append(self._search_one(query, k, mode, vector))
+            depth = k
+            if per_document and query.analysis.intent is Intent.COMPARE:
+                depth = max(k, per_document * len(query.documents))
+            results.append(self._search_one(query, depth, mode, vector))
         return results
 
     def _search_one(self, query: Query, k: int, mode: Mode, vector: np.ndarray | None) -> list[ClauseHit]:
@@ -167,6 +174,14 @@ class ClauseRetriever:
         A sentence holding none of them is not about what the question asks."""
         limit = max_share * len(self.index)
         return frozenset(t for t, n in self._word_frequencies(self._keywords(query)) if 0 < n <= limit)
+
+    def key_terms(self, text: str) -> tuple[str, ...]:
+        """The distinctive words of a text (in at most a tenth of the passages), in order: what a
+        comparison line says the documents share or differ in."""
+        limit = FOCUS_MAX_SHARE * len(self.index)
+        sparse = self.index.sparse
+        words = dict.fromkeys(t for t in sparse.tokenizer.words(normalize(text)) if len(t) >= 2 and not t.isdigit())
+        return tuple(t for t in words if 0 < sparse.document_frequency(t) <= limit)
 
     def too_general(self, query: Query) -> bool:
         """A Chinese question with no word of its own: every word it has (高新区, 支持) is common

@@ -23,6 +23,7 @@ from rag.settings import Settings
 
 MAX_QUESTION_CHARS = 500
 ANSWER_DEPTH = 10
+COMPARED_PER_DOCUMENT = 3
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Progress = Callable[..., Any]
@@ -107,7 +108,7 @@ class PolicyQA:
         registry = self.retriever.registry
         resolved = [resolve_followup(q, history, registry) for q in asked]
         queries = [self.retriever.prepare(r, filters) for r in resolved]
-        all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH)
+        all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH, per_document=COMPARED_PER_DOCUMENT)
         answers = [
             compose(
                 registry,
@@ -121,6 +122,7 @@ class PolicyQA:
                 overlap=self.retriever.term_overlap(query, hits),
                 focus=self.retriever.focus_terms(query),
                 too_general=self.retriever.too_general(query),
+                terms=self.retriever.key_terms,
             )
             for q, r, query, hits in zip(asked, resolved, queries, all_hits)
         ]
