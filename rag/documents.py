@@ -9,11 +9,15 @@ from enum import StrEnum
 class Level(StrEnum):
     NATIONAL = "national"
     PROVINCIAL = "provincial"
+    CITY = "city"
+    COUNTY = "county"
 
 
 class Status(StrEnum):
     IN_FORCE = "in_force"
     DRAFT = "draft"
+    TRIAL = "trial"
+    REPEALED = "repealed"
 
 
 @dataclass(frozen=True, slots=True)

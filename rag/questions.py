@@ -258,3 +258,64 @@ def documents_for_regions(
 ) -> tuple[Document, ...]:
     """The documents among `documents` that the named places stand for (see Registry.documents_for)."""
     return registry.documents_for(regions, among=documents) if regions else ()
+
+
+# --- what the question says about the documents themselves -------------------------------------
+
+_STATUS_WORDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (re.compile(r"现行有效|现行的|仍然有效|依然有效|还有效的|\b(?:currently |still )?in force\b", re.IGNORECASE),
+     frozenset({"in_force", "trial"})),
+    (re.compile(r"草案|征求意见稿|送审稿|\bdrafts?\b", re.IGNORECASE), frozenset({"draft"})),
+    (re.compile(r"试行|暂行|\btrial\b|\binterim\b", re.IGNORECASE), frozenset({"trial"})),
+    (re.compile(r"已废止|废止了|失效的|\brepealed\b", re.IGNORECASE), frozenset({"repealed"})),
+)
+_ISSUED = r"(?:出台|发布|印发|制定|颁布|通过|施行|生效|发的|实施)"
+_AFTER = re.compile(rf"((?:19|20)\d\d)\s*年(?:以后|之后|以来|后|起)(?:的|才)?{_ISSUED}|{_ISSUED}于?((?:19|20)\d\d)\s*年(?:以后|之后|以来|后)"
+                    r"|\b(?:issued|adopted|published|passed|enacted) (?:since|after) ((?:19|20)\d\d)\b", re.IGNORECASE)
+_BEFORE = re.compile(rf"((?:19|20)\d\d)\s*年(?:以前|之前|前)(?:的)?{_ISSUED}|{_ISSUED}于?((?:19|20)\d\d)\s*年(?:以前|之前|前)"
+                     r"|\b(?:issued|adopted|published|passed|enacted) before ((?:19|20)\d\d)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentConstraint:
+    """What a question asks of the documents themselves: their status (现行有效的, 草案里) and when
+    they were issued (2021年以后出台的); None where it asks nothing."""
+
+    statuses: frozenset[str] | None = None
+    issued_from: int | None = None
+    issued_before: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.statuses is None and self.issued_from is None and self.issued_before is None
+
+    def allows(self, document: Document) -> bool:
+        if self.statuses is not None and document.status.value not in self.statuses:
+            return False
+        if self.issued_from is None and self.issued_before is None:
+            return True
+        year = _year_of(document.date)
+        if year is None:
+            return False  # asked for documents of a time, a document without a date cannot be shown to be one
+        return (self.issued_from is None or year >= self.issued_from) and (
+            self.issued_before is None or year < self.issued_before
+        )
+
+
+def document_constraint(text: str) -> DocumentConstraint:
+    statuses = None
+    for pattern, allowed in _STATUS_WORDS:
+        if pattern.search(text):
+            statuses = allowed if statuses is None else statuses & allowed
+    after = _AFTER.search(text)
+    before = _BEFORE.search(text)
+    return DocumentConstraint(
+        statuses=statuses,
+        issued_from=int(next(g for g in after.groups() if g)) if after else None,
+        issued_before=int(next(g for g in before.groups() if g)) if before else None,
+    )
+
+
+def _year_of(date: str | None) -> int | None:
+    found = re.search(r"(?:19|20)\d\d", date or "")
+    return int(found.group()) if found else None

@@ -26,6 +26,7 @@ from rag.questions import (
     Intent,
     QuestionAnalysis,
     analyse,
+    document_constraint,
     documents_for_regions,
     without_regions,
 )
@@ -99,7 +100,8 @@ class ClauseRetriever:
     def prepare(self, question: str, filters: Filters = Filters()) -> Query:
         text = normalize(question)
         analysis = analyse(text, self.registry)
-        allowed = tuple(d for d in self.corpus.documents if filters.allows(d))
+        constraint = document_constraint(text)
+        allowed = tuple(d for d in self.corpus.documents if filters.allows(d) and constraint.allows(d))
         named = documents_for_regions(self.registry, allowed, analysis.regions)
         if analysis.intent is Intent.COMPARE and (analysis.all_documents or not analysis.regions):
             return Query(question, text, analysis, allowed, text)  # 各省…, 国家和各省…: every document
