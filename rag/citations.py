@@ -1,6 +1,6 @@
 """Citation strings people paste into reports: 《title》（document number）label.
 
-    《国务院关于促进国家高新技术产业开发区高质量发展的若干意见》（国发〔2020〕7号）二、（五）
+    《国务院关于某事的若干意见》（国发〔2019〕12号）二、（五）
 
 - no document number printed: the number is left out;
 - a title the files do not print (composed from the text) is followed by （拟题）, the archivists'

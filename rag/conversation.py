@@ -1,4 +1,4 @@
-"""Follow-up questions (那江苏呢？, 牵头单位是谁？, what about Sichuan?) resolved against earlier turns."""
+"""Follow-up questions (那浙江呢？, 牵头单位是谁？, what about Fujian?) resolved against earlier turns."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _spoken_name(registry: Registry, region: str, english: bool) -> str:
 
 
 def _replace_regions(text: str, registry: Registry, replacement: str) -> str:
-    """The first run of place names (河北和江苏, Hebei and Jiangsu) becomes `replacement`; later
+    """The first run of place names (广东和浙江, Guangdong and Zhejiang) becomes `replacement`; later
     mentions are dropped with the connector before them."""
     mentions = mentioned_places(text, registry)
     first = mentions[0]

@@ -80,7 +80,7 @@ class Matcher:
     """Decides whether a hit or citation (text + source files) is one of a question's expected clauses.
 
     `document_of` maps a corpus file name to its document id, so files holding the same document
-    (Hebei's simplified and traditional copies) count as one.
+    (a document's simplified and traditional copies) count as one.
     """
 
     def __init__(self, document_of: Callable[[str], str]) -> None:

@@ -97,7 +97,7 @@ _NARRATIVE = re.compile(r"了|把|被|如果|要是|假如|假设")
 
 def _without_indefinite_numbers(question: str) -> str:
     """几个 asks "how many" in a question, and means "a few" in a story told before it: in
-    把旁边几个小园区接过来统一管了，收入怎么分？ it asks no number, in 江苏有几个高新区，分别在哪？ it
+    把旁边几个小园区接过来统一管了，收入怎么分？ it asks no number, in 浙江有几个高新区，分别在哪？ it
     does. A story is a sub-clause before the last, not ending with a question mark, that tells of an
     event or a supposition (了, 把, 被, 如果, 要是…); its 几 becomes 若干 (several)."""
     parts = _SUBCLAUSE.findall(question)

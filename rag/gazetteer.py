@@ -23,14 +23,14 @@ MUNICIPALITY = "直辖市"
 AUTONOMOUS_PREFECTURE = "自治州"
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# A one-character abbreviation opening a document number: 冀政字〔2020〕52号, 苏科高[2021]3号.
+# A one-character abbreviation opening a document number: 粤府〔2021〕5号, 苏科高[2021]3号.
 _NUMBER_AFTER = re.compile(r"[\u4e00-\u9fff]{1,4}\s*[〔\[［【(（]\s*(?:19|20)\d\d\s*[〕\]］】)）]")
-# Characters that may stand right before such a number without being part of its prefix (根据冀政字…).
+# Characters that may stand right before such a number without being part of its prefix (根据粤府…).
 _BEFORE_NUMBER = frozenset("据照按及和与见的了《》以经")
 # Characters that may follow the last item of a list of abbreviations (冀、苏、川等地, 京、津、冀三地).
 _AFTER_LIST = frozenset("等两三四五六七八九十地省市的")
 _LIST_MARK = "、"
-# An apostrophe inside a name (Xi'an) joins it; a possessive (Jiangsu's, Hebei’s) does not.
+# An apostrophe inside a name (Xi'an) joins it; a possessive (Zhejiang's, Fujian’s) does not.
 _ENGLISH_WORD = re.compile(r"(?<![A-Za-z'’])[A-Za-z]+(?:['’](?![sS]\b)[A-Za-z]+)?")
 
 
@@ -152,7 +152,7 @@ class Gazetteer:
 
         Chinese names match longest first (延边朝鲜族自治州 before 延边, 吉林省 before 吉林); a short name
         that is also an ordinary word (长治久安) counts only in its full form. One-character
-        abbreviations count only where they are clearly names: opening a document number (冀政字〔2020〕)
+        abbreviations count only where they are clearly names: opening a document number (粤府〔2021〕)
         or in a run or list of abbreviations (京津冀, 川渝, 冀、苏、川). English names match on word
         boundaries in any case (Guangdong, Inner Mongolia). Traditional script is read as simplified.
         """

@@ -76,7 +76,7 @@ class IssuerTable:
 
     def issuer_of_prefix(self, prefix: str) -> tuple[str, int] | None:
         """The organ a document-number prefix stands for, and where in the prefix its code starts
-        (印发冀政字 → 河北省人民政府, 2); None when the table does not know it."""
+        (印发粤府 → 广东省人民政府, 2); None when the table does not know it."""
         for start in range(len(prefix)):
             best: tuple[int, _Prefix, re.Match[str]] | None = None
             for entry in self._prefixes:
@@ -93,7 +93,7 @@ class IssuerTable:
 
     def is_organ_name(self, line: str) -> bool:
         """A line that can be a signature naming an organ: short, no sentence punctuation, ending with
-        an organ word (河北省人民政府, 国务院, 科学技术部 国家发展和改革委员会)."""
+        an organ word (广东省人民政府, 国务院, 科学技术部 国家发展和改革委员会)."""
         stripped = line.strip()
         if not (2 <= len(stripped) <= 60) or re.search(r"[，。；：,;:！？!?“”\"《》\d]", stripped):
             return False

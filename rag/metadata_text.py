@@ -1,7 +1,7 @@
 """Metadata read from a document's own text: title, number, issuer, dates, level and region, genre and
 status, each with the line and characters it was read from.
 
-Values are in simplified script whatever the script of the text (冀政字〔2020〕52號 gives 冀政字〔2020〕52号),
+Values are in simplified script whatever the script of the text (粤府〔2021〕5號 gives 粤府〔2021〕5号),
 as the library stores and compares them; the evidence span points at the printed form, which
 `Fact.printed(text)` returns. Dates are ISO (2020-09-30), their span the printed date.
 """
@@ -164,7 +164,7 @@ class _Reader:
         return Fact(found[0].iso, Evidence(self.layout.line_of(span[0]), span, "text")) if found else None
 
     def signature(self, span: Span | None) -> Fact | None:
-        """The organ(s) signing: 河北省人民政府; 科学技术部 / 财政部 on two lines → 科学技术部、财政部."""
+        """The organ(s) signing: 广东省人民政府; 科学技术部 / 财政部 on two lines → 科学技术部、财政部."""
         if span is None:
             return None
         parts = self.layout.simple[span[0] : span[1]].split()

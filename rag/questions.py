@@ -42,7 +42,7 @@ _ALL_DOCUMENTS = re.compile(
     r"|都(提到|提及|涉及|规定了|有规定)|\b(every|all (the )?(documents|regions|provinces))\b",
     re.IGNORECASE,
 )
-# Two places joined as the subject of one action (四川和重庆共建…) are not compared.
+# Two places joined as the subject of one action (广东和澳门共建…) are not compared.
 _JOINED = re.compile(r"\s*(?:和|与|同|跟|及|、|and)\s*", re.IGNORECASE)
 _JOINT_ACTION = re.compile(r"\s*(?:共建|共同|合作|联合|协同|携手|一起|一块|对接|jointly|together)", re.IGNORECASE)
 _DATE_WORDS = re.compile(r"哪一天|哪天|什么时候|何时|哪年|日期|时间|\bwhen\b|\bwhat date\b|\bdate\b", re.IGNORECASE)
@@ -183,7 +183,7 @@ def _has_any(text: str, cues: Sequence[str]) -> bool:
 
 
 def acting_jointly(text: str, places: Sequence[PlaceMention]) -> bool:
-    """Whether two places named together are the subject of one action (四川和重庆共建西部科学城)."""
+    """Whether two places named together are the subject of one action (广东和澳门共建横琴合作区)."""
     return any(
         _JOINED.fullmatch(text[a.end : b.start]) and _JOINT_ACTION.match(text, b.end)
         for a, b in pairwise(places)
@@ -234,7 +234,7 @@ def analyse(text: str, registry: Registry) -> QuestionAnalysis:
 
 def over_all_documents(text: str, named: Sequence[str]) -> bool:
     """Whether the question is about every document (各省都…, 国家和各省, 所有文件) rather than the
-    ones it names; naming two regions (浙江和江苏都提到…) keeps it to those."""
+    ones it names; naming two regions (浙江和福建都提到…) keeps it to those."""
     return bool(_NATIONAL_VS_PROVINCES.search(text)) or (
         set(named) <= {NATIONAL} and bool(_ALL_DOCUMENTS.search(text))
     )

@@ -1,9 +1,9 @@
 """Resolving what people type to a document or clause: ids, document numbers, regions, labels.
 
 Documents: by id (or the id/file name of a duplicate file), by document number, exact or loose
-(国发〔2020〕7号, 国发7号, 7号文), by region or issuer (河北, 江苏省, 国务院), by part of the title.
+(国发〔2019〕12号, 国发12号, 12号文), by region or issuer (广东, 浙江省, 国务院), by part of the title.
 Labels: tolerant of full/half-width parentheses, a missing 、 or full stop, a trailing 条, and of
-leaving out the section where the rest is unique (（五） for 二、（五） of 国发〔2020〕7号).
+leaving out the section where the rest is unique (（五） for 二、（五） of 国发〔2019〕12号).
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def resolve_document(ref: str, documents: Sequence[Document], aliases: Mapping[s
                 f"{ref!r} matches several documents: {_known(candidates)}; use one of these ids"
             )
     raise UnknownReferenceError(
-        f"no document matches {ref!r}; use an id, a document number such as 国发〔2020〕7号 or a region "
-        f"such as 河北. Known documents: {_known(documents)}"
+        f"no document matches {ref!r}; use an id, a document number such as 国发〔2019〕12号 or a region "
+        f"such as 广东. Known documents: {_known(documents)}"
     )
 
 

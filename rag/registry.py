@@ -7,7 +7,7 @@ named places the library does not cover, and how to name a document in Chinese o
 here knows which documents exist: add one and it is known.
 
     registry = Registry.of(corpus.documents)
-    registry.places_in("浙江和江苏在科技成果转化上有什么不同？")   # (浙江, 江苏)
+    registry.places_in("浙江和福建在科技成果转化上有什么不同？")   # (浙江, 福建)
     registry.short_name(document)                                 # 浙江条例
 """
 
@@ -156,7 +156,7 @@ class Registry:
     def places_in(self, text: str) -> tuple[PlaceMention, ...]:
         """The places a (normalised) text names, in order, each once: divisions by any name (full,
         short, abbreviation in clear contexts, English, a city), and the national level by its
-        words (国务院, 中央, State Council; 国家 only where it is paired with a region, 国家和江苏).
+        words (国务院, 中央, State Council; 国家 only where it is paired with a region, 国家和浙江).
         Multi-division areas (京津冀) are topics, not places."""
         masked = self._mask_areas(text)
         mentions: list[PlaceMention] = []
@@ -190,7 +190,7 @@ class Registry:
         return found
 
     def _numbered_mentions(self, text: str) -> list[PlaceMention]:
-        """A document named by its number names its place (国发7号文 → the national level)."""
+        """A document named by its number names its place (国发12号文 → the national level)."""
         return [
             PlaceMention(self.place_of(document), m.start(), m.end())
             for m, documents in self._number_mentions(text)
@@ -236,7 +236,7 @@ class Registry:
     # Documents by number ----------------------------------------------------------------------
 
     def documents_numbered(self, text: str) -> tuple[Document, ...]:
-        """Documents a text names by number, whole or short (国发〔2020〕7号, 国发7号文, 7号文)."""
+        """Documents a text names by number, whole or short (国发〔2019〕12号, 国发12号文, 12号文)."""
         found: dict[str, Document] = {}
         for _, documents in self._number_mentions(text):
             for document in documents:
@@ -245,7 +245,7 @@ class Registry:
 
     def _number_mentions(self, text: str) -> list[tuple[re.Match[str], tuple[Document, ...]]]:
         """Each document-number mention with the documents it fits: a prefix counts as far as it
-        ends like the document's (那7号文 → 7号文); a bare number needs 文 or a year (not 3号楼)."""
+        ends like the document's (那12号文 → 12号文); a bare number needs 文 or a year (not 3号楼)."""
         out = []
         for match in _NUMBER_MENTION.finditer(text):
             num = _number_value(match.group("num"))
@@ -271,7 +271,7 @@ class Registry:
         return self.naming.genre(document.genre) or self.naming.genre_of_title(document.title)
 
     def short_name(self, document: Document, english: bool = False) -> str:
-        """How an answer names a document in running text: 国务院若干意见（国发〔2020〕7号）, 广东条例,
+        """How an answer names a document in running text: 国务院若干意见（国发〔2019〕12号）, 广东条例,
         深圳若干措施 / State Council opinions, Guangdong regulation; a draft says so."""
         genre = self.genre(document)
         if english:
@@ -312,7 +312,7 @@ _DOC_NUMBER = re.compile(r"^(?P<prefix>.*?)[〔\[［【(（]?(?P<year>(?:19|20)\
 
 
 def _number_parts(doc_number: str | None) -> tuple[str, str, int] | None:
-    """(prefix, year, number) of a document number: 冀政字〔2020〕52号 → (冀政字, 2020, 52)."""
+    """(prefix, year, number) of a document number: 粤府〔2021〕5号 → (粤府, 2021, 5)."""
     m = _DOC_NUMBER.match(normalize_for_match(doc_number)) if doc_number else None
     return (m.group("prefix"), m.group("year"), int(m.group("num"))) if m else None
 
