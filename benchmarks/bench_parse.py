@@ -53,11 +53,12 @@ def parse_chunk(items: list[tuple[str, str]]) -> list[tuple[int, int]]:
     return [parse_one(item) for item in items]
 
 
-def report(label: str, results: list[tuple[int, int]], seconds: float) -> None:
+def report(label: str, results: list[tuple[int, int]], seconds: float, cpu: float | None = None) -> None:
     parsed = [r for r in results if r[0] >= 0]
+    cpu_note = f" ({cpu:.1f} s of CPU)" if cpu is not None else ""
     print(
-        f"{label:<24} {len(results)} documents in {seconds:6.1f} s = {len(results) / seconds:6.1f} documents/s; "
-        f"{len(parsed)} parsed, {len(results) - len(parsed)} refused, "
+        f"{label:<24} {len(results)} documents in {seconds:6.1f} s{cpu_note} = {len(results) / seconds:6.1f} "
+        f"documents/s; {len(parsed)} parsed, {len(results) - len(parsed)} refused, "
         f"{sum(a for a, _ in parsed)} articles, {sum(u for _, u in parsed)} units"
     )
 
@@ -91,9 +92,9 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f} s ({sum(len(t) for _, t in items) / 1e6:.1f} M characters; "
           "neither counted below)")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = [parse_one(item) for item in items]
-    report("single process", results, time.perf_counter() - started)
+    report("single process", results, time.perf_counter() - started, time.process_time() - cpu)
 
     if args.workers > 0:
         chunks = [items[i : i + 50] for i in range(0, len(items), 50)]
