@@ -21,7 +21,7 @@ __all__ = ["find_clause_by_label", "resolve_document"]
 
 _NUMBER = re.compile(r"^(?P<prefix>\D*?)[〔\[(【]?(?P<year>\d{4})?[〕\])】]?(?P<num>\d+)号(文|文件)?$")
 _SPECIAL_LABELS = {
-    ClauseKind.PREAMBLE: ("序言", "前言", "开头", "preamble"),
+    ClauseKind.PREAMBLE: ("序言", "前言", "开头", "题注", "preamble"),
     ClauseKind.CLOSING: ("落款", "署名", "closing"),
 }
 _MIN_TITLE_FRAGMENT = 4
@@ -84,6 +84,9 @@ def _number_matches(wanted: tuple[str, str | None, str], doc_number: str | None)
 def find_clause_by_label(document: Document, clauses: Sequence[Clause], label: str) -> Clause:
     """The clause of `document` with `label`; UnknownReferenceError listing what exists otherwise."""
     folded = normalize_for_match(label)
+    named = [c for c in clauses if normalize_for_match(c.label) == folded]
+    if len(named) == 1:
+        return named[0]  # a unit's own label (题注, 序言, 落款, 第三条)
     for kind, names in _SPECIAL_LABELS.items():
         if folded in names:
             found = [c for c in clauses if c.kind is kind]
