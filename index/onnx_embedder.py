@@ -109,6 +109,9 @@ def _load_session(path: Path, threads: int) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle intra-op threads sleep instead of spinning: a server answers many questions at once on few
+    # cores, and spinning threads took the CPU the other requests needed (docs/performance.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; its warnings are for model authors
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -1,4 +1,5 @@
-"""The chat handlers without a browser: validation, streaming, errors as messages, feedback, filters.
+"""The chat handlers without a browser: validation, one update per answer, errors as messages,
+feedback, filters.
 
 The service here is a stand-in; what is under test is the UI's handling, not retrieval.
 """
@@ -6,7 +7,6 @@ The service here is a stand-in; what is under test is the UI's handling, not ret
 from __future__ import annotations
 
 import warnings
-from itertools import pairwise
 from types import SimpleNamespace
 
 import gradio as gr
@@ -20,13 +20,14 @@ from rag.filters import Filters
 from ui.chat import (
     FAILED,
     MAX_QUESTION_CHARS,
+    MAX_TURNS,
     ChatHandlers,
     Turn,
     build_filters,
     chat_messages,
     find_citation,
     question_problem,
-    stream_prefixes,
+    sources_html,
 )
 
 
@@ -61,7 +62,7 @@ def handlers(tmp_path):
 def run(handlers, question, turns=(), filters=((), (), (), True)):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return list(handlers.ask(question, turns, *filters))
+        return handlers.ask(question, turns, *filters)
 
 
 def test_empty_and_overlong_questions_get_a_friendly_message():
@@ -71,27 +72,52 @@ def test_empty_and_overlong_questions_get_a_friendly_message():
 
 
 def test_rejected_question_changes_nothing(handlers):
-    updates = run(handlers, "")
-    assert len(updates) == 1 and all(isinstance(u, type(gr.skip())) for u in updates[0])
+    update = run(handlers, "")
+    assert all(isinstance(u, type(gr.skip())) for u in update)
     assert handlers.qa.calls == []
 
 
-def test_answer_streams_then_fills_sources_and_exports(handlers):
-    updates = run(handlers, "  外籍人才年龄？ ")
-    chats = [u[1] for u in updates]
-    assert "正在检索" in chats[0][-1]["content"]
-    streamed = [c[-1]["content"] for c in chats[1:]]
-    assert len(streamed) >= 2 and all(a != b for a, b in pairwise(streamed))
-    box, chat, turns, sources, markdown, plain = updates[-1]
+def test_answer_comes_in_one_update_with_sources_and_exports(handlers):
+    box, chat, turns, sources, markdown, plain = run(handlers, "  外籍人才年龄？ ")
     assert box == ""
     assert turns[-1].question == "外籍人才年龄？" and turns[-1].answer is not None
+    assert [m["role"] for m in chat] == ["user", "assistant"]
     assert 'href="#source-1-1"' in chat[-1]["content"]
     assert 'id="source-1-1"' in sources
     assert TALENT.citation in markdown and TALENT.citation in plain
 
 
+def test_pending_question_is_shown_first_when_answering_is_slow(handlers):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        updates = list(handlers.ask_showing_pending("外籍人才年龄？", (), (), (), (), True))
+    assert len(updates) == 2
+    assert "正在检索" in updates[0][1][-1]["content"] and "外籍人才年龄" in updates[0][1][0]["content"]
+    assert updates[1][2][-1].answer is not None
+
+
+def test_earlier_turns_are_not_rendered_again(handlers, monkeypatch):
+    turns = run(handlers, "第一问？")[2]
+    turns = run(handlers, "第二问？", turns)[2]
+    rendered = []
+    monkeypatch.setattr("ui.render.answer_message", lambda *args: rendered.append(args) or "(new)")
+    monkeypatch.setattr("ui.render.turn_sources", lambda *args: rendered.append(args) or "(new)")
+    _box, chat, turns, sources, *_ = run(handlers, "第三问？", turns)
+    assert len(rendered) == 2  # the new answer and its sources, nothing of turns 1 and 2
+    assert "第一问" in chat[0]["content"] and 'id="source-2-1"' in sources and len(turns) == 3
+    assert chat_messages(turns)[1]["content"] == turns[0].reply_html
+    assert sources_html(turns) == sources
+
+
+def test_a_conversation_stops_growing_at_the_turn_limit(handlers):
+    turns = tuple(Turn.of(i, f"问{i}", answer()) for i in range(1, MAX_TURNS + 1))
+    update = run(handlers, "再问一个？", turns)
+    assert all(isinstance(u, type(gr.skip())) for u in update)
+    assert handlers.qa.calls == []
+
+
 def test_follow_up_passes_earlier_resolved_questions_and_filters(handlers):
-    first = run(handlers, "外籍人才年龄？")[-1][2]
+    first = run(handlers, "外籍人才年龄？")[2]
     run(handlers, "那四川呢？", first, (["guofa"], ["national"], ["全国"], False))
     question, history, filters = handlers.qa.calls[-1]
     assert question == "那四川呢？" and history == ["外籍人才年龄？"]
@@ -104,18 +130,10 @@ def test_follow_up_passes_earlier_resolved_questions_and_filters(handlers):
 ])
 def test_errors_become_chat_messages_not_tracebacks(tmp_path, error, shown):
     handlers = ChatHandlers(StandInService(raises=error), FeedbackLog(tmp_path / "f.jsonl"))
-    chat, turns = run(handlers, "问题")[-1][1:3]
+    chat, turns = run(handlers, "问题")[1:3]
     assert shown in chat[-1]["content"]
     assert "Traceback" not in chat[-1]["content"] and "line 42" not in chat[-1]["content"]
     assert turns[-1].answer is None
-
-
-def test_stream_prefixes_grow_to_the_full_text():
-    text = "一。二。三。四。"
-    prefixes = stream_prefixes(text, steps=3)
-    assert prefixes[-1] == text and len(prefixes) <= 3
-    assert all(b.startswith(a) for a, b in pairwise(prefixes))
-    assert stream_prefixes("") == [""]
 
 
 def test_chat_messages_escape_questions_and_number_turns():
@@ -137,7 +155,7 @@ def test_build_filters_defaults_to_everything():
 
 
 def test_feedback_is_stored_for_the_rated_answer(handlers):
-    turns = run(handlers, "外籍人才年龄？")[-1][2]
+    turns = run(handlers, "外籍人才年龄？")[2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         handlers.record_feedback(turns, gr.LikeData(None, {"index": 1, "value": "x", "liked": False}))
@@ -147,7 +165,7 @@ def test_feedback_is_stored_for_the_rated_answer(handlers):
 
 
 def test_open_source_shows_the_clause_in_the_viewer(handlers):
-    turns = run(handlers, "外籍人才年龄？")[-1][2]
+    turns = run(handlers, "外籍人才年龄？")[2]
     _, doc_id, html = handlers.open_source(turns, gr.EventData(None, {"turn": 1, "n": 1}))
     assert doc_id == NATIONAL.id and 'class="focus-clause"' in html
     assert isinstance(handlers.open_source(turns, gr.EventData(None, {"turn": 5, "n": 1}))[2], type(gr.skip()))

@@ -48,11 +48,6 @@ def test_answer_text_is_escaped():
     assert "<script" not in html and "&lt;script&gt;" in html
 
 
-def test_streamed_prefix_links_only_complete_markers():
-    html = render.answer_message(answer("年龄可放宽至65岁[1]。"), turn=1, text="年龄可放宽至65岁[1")
-    assert "cite-ref" not in html and html.endswith("[1")
-
-
 def test_source_card_shows_document_article_path_and_highlighted_quote():
     card = render.source_card(Citation(1, TALENT, NATIONAL, ("工作许可年龄可放宽至65岁。",)), turn=2)
     assert 'id="source-2-1"' in card

@@ -24,12 +24,20 @@ EXAMPLES = (
     ("English", "Can a national high-tech zone apply to expand its area?"),
 )
 
-CONCURRENCY_LIMIT = 4  # answering is CPU-bound and short; 2 cores serve ~4 at a time, the rest queue
+# The queue (docs/performance.md has the measurements behind these numbers). Answering is CPU-bound
+# and short (tens of ms), so a few answers at a time keep both cores busy; more only contend.
+ANSWER_CONCURRENCY = 2
+ANSWERING = "answer"  # one concurrency group for every way of asking (box, button, examples)
+MAX_QUEUE = 300  # waiting questions beyond this are refused with 系统繁忙 instead of waiting too long
+STATUS_UPDATE_S = 1.0  # queue positions are sent once a second, not to every waiting person on every start
 
 
 def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
     """The chat over an opened PolicyQA service (shared, read-only) and a feedback log."""
     handlers = ChatHandlers(qa, feedback)
+    # An LLM takes seconds to write an answer: show the question at once. Extractive answers take
+    # milliseconds, and one update per answer is cheaper for the server than two.
+    answer_fn = handlers.ask_showing_pending if qa.settings.llm.enabled else handlers.ask
     documents = sorted(qa.corpus.documents, key=lambda d: d.level is not Level.NATIONAL)  # national first
     doc_choices = [(_doc_choice_label(d), d.id) for d in documents]
     level_choices = [(render.LEVEL_LABELS[level], level.value) for level in Level
@@ -105,11 +113,13 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
         filters = [doc_filter, level_filter, region_filter, drafts_filter]
         ask_outputs = [question, chatbot, turns, sources, export_md, export_plain]
         ask_inputs = [question, turns, *filters]
-        question.submit(handlers.ask, ask_inputs, ask_outputs, api_name="ask", show_progress="hidden")
-        ask.click(handlers.ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
+        answering = {"concurrency_id": ANSWERING, "concurrency_limit": "default",
+                     "show_progress": "minimal", "show_progress_on": chatbot}
+        question.submit(answer_fn, ask_inputs, ask_outputs, api_name="ask", **answering)
+        ask.click(answer_fn, ask_inputs, ask_outputs, api_visibility="private", **answering)
         for button, text in example_buttons:
             button.click(_returns(text), None, question, queue=False, api_visibility="private").then(
-                handlers.ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden"
+                answer_fn, ask_inputs, ask_outputs, api_visibility="private", **answering
             )
         clear.click(
             lambda: ("", [], (), render.sources_panel([]), "", ""),
@@ -127,6 +137,16 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
         viewer_doc.input(handlers.show_document, viewer_doc, document_view, api_visibility="private")
         back.click(lambda: gr.Tabs(selected="chat"), None, tabs, queue=False, api_visibility="private")
     return demo
+
+
+def queue_options(concurrency: int | None = None, max_queue: int | None = None) -> dict[str, Any]:
+    """Blocks.queue() settings: how many answers run at once (and so each other event), and how
+    many questions may wait before people are told the system is busy."""
+    return {
+        "default_concurrency_limit": ANSWER_CONCURRENCY if concurrency is None else concurrency,
+        "max_size": MAX_QUEUE if max_queue is None else max_queue,
+        "status_update_rate": STATUS_UPDATE_S,
+    }
 
 
 def launch_options() -> dict[str, Any]:

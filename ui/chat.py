@@ -1,14 +1,16 @@
-"""Event handlers of the chat: asking (streamed), opening a source in the viewer, feedback, filters.
+"""Event handlers of the chat: asking, opening a source in the viewer, feedback, filters.
 
 One `ChatHandlers` is shared by every browser session; it holds only the read-only service and the
-feedback log. Each session's conversation lives in its own gr.State, a tuple of `Turn`s.
+feedback log. Each session's conversation lives in its own gr.State, a tuple of `Turn`s, each
+carrying its HTML rendered once, so an update of a long conversation re-renders nothing old.
+
+An answer is sent in one update: a queue slot does work, never waits. The page reveals a new
+answer progressively by itself (style.CSS, `answer-reveal`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -25,21 +27,46 @@ from ui import render, viewer
 
 log = logging.getLogger(__name__)
 
-STREAM_STEPS = 12
-STREAM_DELAY_S = 0.03
+MAX_TURNS = 50  # keeps one conversation's state and its updates small
 THINKING = "正在检索相关条款……"
 EMPTY_QUESTION = "请先输入一个问题，例如：“国家高新区可以获得哪些经济管理权限？”"
 FAILED = "抱歉，系统处理这个问题时出错了，请稍后再试；如果一再出现，请联系管理员。"
-_STREAM_CUT = re.compile(r"(?<=[。；！？\n])")
+TOO_MANY_TURNS = f"这次对话已有 {MAX_TURNS} 问，请点“新对话”开始新的对话再问。"
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One question and either its answer or a message saying why there is none."""
+    """One question and either its answer or a message saying why there is none.
+
+    `question_html`, `reply_html` and `sources_html` are its chat and sources HTML, filled once by
+    `Turn.of`; a Turn made directly (a pending question) is rendered when shown.
+    """
 
     question: str
     answer: Answer | None = None
     message: str | None = None
+    question_html: str = ""
+    reply_html: str = ""
+    sources_html: str = ""
+
+    @classmethod
+    def of(cls, number: int, question: str, answer: Answer | None = None, message: str | None = None) -> Turn:
+        """Turn `number` (1-based, as the chat and sources number it) with its HTML rendered."""
+        turn = cls(question, answer, message)
+        return cls(
+            question,
+            answer,
+            message,
+            render.user_message(question),
+            reply_html(turn, number),
+            render.turn_sources(question, answer, number) if answer is not None else "",
+        )
+
+
+def reply_html(turn: Turn, number: int) -> str:
+    if turn.answer is not None:
+        return render.answer_message(turn.answer, number)
+    return render.notice(turn.message or THINKING, "info" if turn.message is None else "error")
 
 
 def question_problem(question: str) -> str | None:
@@ -62,35 +89,21 @@ def build_filters(doc_ids: Sequence[str] | None, levels: Sequence[str] | None,
     )
 
 
-def chat_messages(turns: Sequence[Turn], streaming: str | None = None) -> list[dict[str, str]]:
-    """The chat as messages; the last answer shows only `streaming` (a prefix) while it streams."""
+def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """The chat as messages, reusing each turn's HTML."""
     messages = []
-    for index, turn in enumerate(turns, start=1):
-        messages.append({"role": "user", "content": render.user_message(turn.question)})
-        if turn.answer is not None:
-            last = index == len(turns)
-            text = streaming if (last and streaming is not None) else None
-            content = render.answer_message(turn.answer, index, text)
-        else:
-            content = render.notice(turn.message or THINKING, "info" if turn.message is None else "error")
-        messages.append({"role": "assistant", "content": content})
+    for number, turn in enumerate(turns, start=1):
+        messages.append({"role": "user", "content": turn.question_html or render.user_message(turn.question)})
+        messages.append({"role": "assistant", "content": turn.reply_html or reply_html(turn, number)})
     return messages
 
 
-def stream_prefixes(text: str, steps: int = STREAM_STEPS) -> list[str]:
-    """Growing prefixes of text, cut after sentence ends, at most `steps` of them, the last being text."""
-    pieces = [p for p in _STREAM_CUT.split(text) if p]
-    if not pieces:
-        return [text]
-    per_step = max(1, -(-len(pieces) // steps))
-    prefixes = ["".join(pieces[: i + per_step]) for i in range(0, len(pieces), per_step)]
-    prefixes[-1] = text
-    return prefixes
-
-
-def answered(turns: Sequence[Turn]) -> list[tuple[int, str, Answer]]:
-    """(turn number, question, answer) of each answered turn; numbers count every turn from 1."""
-    return [(i, t.question, t.answer) for i, t in enumerate(turns, start=1) if t.answer is not None]
+def sources_html(turns: Sequence[Turn]) -> str:
+    """The sources panel of every answered turn, reusing each turn's HTML."""
+    return render.sources_list([
+        (number, turn.question, turn.sources_html or render.turn_sources(turn.question, turn.answer, number))
+        for number, turn in enumerate(turns, start=1) if turn.answer is not None
+    ])
 
 
 def find_citation(turns: Sequence[Turn], turn_number: int, n: int) -> Citation | None:
@@ -105,45 +118,38 @@ class ChatHandlers:
         self.qa = qa
         self.feedback = feedback
 
-    def ask(self, question: str, turns: tuple[Turn, ...], doc_ids, levels, regions, include_drafts) -> Iterator:
-        """Streams (question box, chat, turns, sources, Markdown export, plain export)."""
+    def ask(self, question: str, turns: tuple[Turn, ...], doc_ids, levels, regions, include_drafts) -> tuple:
+        """(question box, chat, turns, sources, Markdown export, plain export) after answering."""
         turns = tuple(turns or ())
         question = question or ""
-        problem = question_problem(question)
+        problem = question_problem(question) or (TOO_MANY_TURNS if len(turns) >= MAX_TURNS else None)
         if problem:
             gr.Warning(problem)
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         question = question.strip()
-        pending = (*turns, Turn(question))
-        yield "", chat_messages(pending), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-
+        number = len(turns) + 1
         history = [t.answer.resolved_question for t in turns if t.answer is not None]
         filters = build_filters(doc_ids, levels, regions, include_drafts)
         try:
             answer = self.qa.ask(question, history=history, filters=filters)
         except USER_FACING_ERRORS as error:
-            failed = (*turns, Turn(question, message=f"抱歉，这个问题没能回答：{error}"))
-            yield "", chat_messages(failed), failed, gr.skip(), gr.skip(), gr.skip()
-            return
+            failed = (*turns, Turn.of(number, question, message=f"抱歉，这个问题没能回答：{error}"))
+            return "", chat_messages(failed), failed, gr.skip(), gr.skip(), gr.skip()
         except Exception:
             log.exception("answering %r failed", question)
-            failed = (*turns, Turn(question, message=FAILED))
-            yield "", chat_messages(failed), failed, gr.skip(), gr.skip(), gr.skip()
-            return
+            failed = (*turns, Turn.of(number, question, message=FAILED))
+            return "", chat_messages(failed), failed, gr.skip(), gr.skip(), gr.skip()
+        done = (*turns, Turn.of(number, question, answer))
+        return "", chat_messages(done), done, sources_html(done), answer_to_markdown(answer), answer_to_plain(answer)
 
-        done = (*turns, Turn(question, answer))
-        for prefix in stream_prefixes(answer.text)[:-1]:
-            yield "", chat_messages(done, streaming=prefix), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            time.sleep(STREAM_DELAY_S)
-        yield (
-            "",
-            chat_messages(done),
-            done,
-            render.sources_panel(answered(done)),
-            answer_to_markdown(answer),
-            answer_to_plain(answer),
-        )
+    def ask_showing_pending(self, question: str, turns: tuple[Turn, ...], *filters) -> Iterator[tuple]:
+        """`ask`, after first showing the question with a 正在检索 note: for when answering takes
+        seconds (an LLM writes the answer); otherwise the extra update only costs time."""
+        turns = tuple(turns or ())
+        if not question_problem(question or "") and len(turns) < MAX_TURNS:
+            pending = chat_messages((*turns, Turn(question.strip())))
+            yield "", pending, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        yield self.ask(question, turns, *filters)
 
     def open_source(self, turns: tuple[Turn, ...], event: gr.EventData):
         """A click on 查看原文 in a source card: the viewer tab on that clause with its quotes marked."""

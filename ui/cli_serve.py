@@ -29,6 +29,10 @@ def add_serve_parser(
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for the local network)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--concurrency", type=int, metavar="N",
+                        help="questions answered at once (default 2, measured best on 2 cores; more with more cores)")
+    parser.add_argument("--max-queue", type=int, metavar="N",
+                        help="questions that may wait; beyond that people are told the system is busy (default 300)")
     parser.add_argument("--share", action="store_true",
                         help="also open a temporary public link through Gradio's share servers (needs internet)")
     return parser
@@ -37,6 +41,10 @@ def add_serve_parser(
 def run_serve(args: argparse.Namespace, settings) -> int:
     # Gradio reads these when it is imported: no usage statistics or version checks leave the machine.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    # Gradio's monitoring summary (monitoring is off here) would rebuild a pandas table of up to
+    # 10,000 past events after every answer: 10-40 ms of CPU each (docs/performance.md).
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000000")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from tqdm import tqdm
 
@@ -46,10 +54,10 @@ def run_serve(args: argparse.Namespace, settings) -> int:
     print(f"Opening the corpus, model and index (data in {settings.data_dir}) ...", file=sys.stderr, flush=True)
     qa = PolicyQA.open(settings, progress=partial(tqdm, file=sys.stderr, dynamic_ncols=True))
 
-    from ui.app import CONCURRENCY_LIMIT, build_app, launch_options
+    from ui.app import build_app, launch_options, queue_options
 
     demo = build_app(qa, FeedbackLog(settings.feedback_path))
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT)
+    demo.queue(**queue_options(args.concurrency, args.max_queue))
     if args.share:
         print("--share asks Gradio's servers on the internet for a public link.", file=sys.stderr)
     try:

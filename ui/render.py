@@ -52,11 +52,11 @@ def link_markers(escaped_text: str, turn: int, known: Iterable[int]) -> str:
     return _MARKER.sub(replace, escaped_text)
 
 
-def answer_message(answer: Answer, turn: int, text: str | None = None) -> str:
-    """Chat content for an answer (or a streamed prefix `text` of it), with its comparison table."""
+def answer_message(answer: Answer, turn: int) -> str:
+    """Chat content for an answer, with its comparison table."""
     known = [c.n for c in answer.citations]
-    body = link_markers(esc(answer.text if text is None else text), turn, known)
-    if text is None and answer.comparison:
+    body = link_markers(esc(answer.text), turn, known)
+    if answer.comparison:
         body += "\n\n" + comparison_table(answer.comparison, turn, known)
     return body
 
@@ -186,6 +186,13 @@ def turn_sources(question: str, answer: Answer, turn: int) -> str:
 def sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
     """Sources of every answered question (turn number, question, answer), newest first; older turns
     folded but still reachable from their [n] links."""
+    return sources_list([(number, question, turn_sources(question, answer, number))
+                         for number, question, answer in turns])
+
+
+def sources_list(turns: Sequence[tuple[int, str, str]]) -> str:
+    """The sources panel from each answered turn's `turn_sources` HTML, rendered once per answer
+    (turn number, question, that HTML)."""
     if not turns:
         return (
             '<div class="sources-empty"><p>提问后，这里会列出答案所引用条款的原文和出处。</p>'
@@ -196,8 +203,7 @@ def sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
         )
     sections = []
     latest = max(number for number, _, _ in turns)
-    for number, question, answer in sorted(turns, key=lambda t: t[0], reverse=True):
-        body = turn_sources(question, answer, number)
+    for number, question, body in sorted(turns, key=lambda t: t[0], reverse=True):
         if number == latest:
             sections.append(f'<section class="turn-sources latest" data-turn="{number}">{body}</section>')
         else:
