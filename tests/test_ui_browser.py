@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
-from ui_support import screenshot_dir, session_server
+from ui_support import screenshot_dir, session_server, start_server
 
 from rag.corpus import load_corpus
 from rag.feedback import read_feedback
@@ -235,3 +236,69 @@ def test_thumbs_up_is_stored_as_feedback(visit, server):
     assert len(records) == before + 1
     assert records[-1]["rating"] == "up" and records[-1]["question"] == TYPED_QUESTION
     assert records[-1]["citations"] and records[-1]["citations"][0]["citation"].startswith("《")
+
+
+def test_a_new_answer_is_revealed_progressively_and_older_ones_stay_still(visit):
+    visit.ask(TYPED_QUESTION)
+    visit.ask("高新区在金融服务方面有哪些支持措施？")
+    names = visit.page.evaluate("""() => [...document.querySelectorAll('#chat [data-testid=bot]')].map(
+        (bot) => getComputedStyle(bot.querySelector('.message-content .md > *')).animationName)""")
+    assert names == ["none", "answer-reveal"], names
+
+
+def test_waiting_people_see_their_place_in_the_queue_in_chinese(visit, server, shots):
+    """Forty other sessions ask at once; the browser's question waits behind theirs."""
+    from gradio_client import Client
+
+    crowd = [Client(server.url, verbose=False, ssl_verify=False) for _ in range(40)]
+    asked = threading.Event()
+
+    def ask_all(client: Client) -> None:
+        asked.wait()
+        for question in ("国家高新区可以获得哪些经济管理权限？", "江苏支持高新区开发建设主体通过哪些方式融资？",
+                         "四川对高新区安全生产实行什么制度？"):
+            client.predict(question, [], [], [], True, api_name="/ask")
+
+    threads = [threading.Thread(target=ask_all, args=(client,)) for client in crowd]
+    for thread in threads:
+        thread.start()
+    try:
+        asked.set()
+        page = visit.page
+        page.wait_for_timeout(300)
+        page.fill("#question textarea", TYPED_QUESTION)
+        page.press("#question textarea", "Enter")
+        place = page.locator("#chat [data-testid=status-tracker]").filter(has_text=re.compile(r"正在排队…第 \d+ 位"))
+        place.first.wait_for(timeout=30_000)
+        page.screenshot(path=str(shots / "08-queue-position.png"))
+        assert "queue:" not in page.inner_text("#chat")
+        visit.wait_for_turn(1)
+    finally:
+        for thread in threads:
+            thread.join(timeout=120)
+        for client in crowd:
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def full_server(server, tmp_path_factory):
+    """A second server whose queue takes nobody: every question is refused as busy."""
+    busy = start_server(server.data_dir, tmp_path_factory.getbasetemp(), ("--max-queue", "0"))
+    yield busy
+    busy.stop()
+
+
+def test_a_full_queue_says_busy_in_chinese_and_keeps_the_question(browser, full_server, shots):
+    visit = Visit(browser, full_server.url)
+    try:
+        page = visit.page
+        page.fill("#question textarea", TYPED_QUESTION)
+        page.press("#question textarea", "Enter")
+        page.locator(".toast-body").filter(has_text="系统繁忙，请稍后再试").wait_for(timeout=15_000)
+        page.screenshot(path=str(shots / "09-busy.png"))
+        assert "currently busy" not in page.inner_text("body")
+        assert page.locator(".toast-title").first.inner_text().strip() == "系统繁忙"
+        assert page.input_value("#question textarea") == TYPED_QUESTION  # to ask again in a moment
+        assert visit.dialogs == [] and visit.outside == []
+    finally:
+        visit.close()

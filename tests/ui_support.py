@@ -80,6 +80,7 @@ def answer(text: str = "工作许可年龄可放宽至65岁[1]。", *, citations
 
 # --- a real server, started once per test session --------------------------------------------------
 
+REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = float(os.environ.get("POLICYQA_SERVE_TIMEOUT", "900"))
 
 
@@ -114,13 +115,15 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, log_dir: Path) -> Server:
-    """`policy-rag serve --port <free>` in a subprocess, returned once the page answers."""
+def start_server(data_dir: Path, log_dir: Path, args: tuple[str, ...] = ()) -> Server:
+    """`policy-rag serve --port <free> [args]` in a subprocess, returned once the page answers."""
     port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", POLICYQA_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", POLICYQA_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
+               # the code under test, even where the installed `policy-rag` points at another checkout
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     log_path = Path(log_dir) / f"serve-{port}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([*policy_rag_command(), "serve", "--port", str(port)],
+        process = subprocess.Popen([*policy_rag_command(), "serve", "--port", str(port), *args],
                                    stdout=log, stderr=subprocess.STDOUT, env=env)
     server = Server(f"http://127.0.0.1:{port}", Path(data_dir), log_path, process)
     deadline = time.monotonic() + READY_TIMEOUT_S

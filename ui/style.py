@@ -83,12 +83,66 @@ mark.focus-clause { background: #dbeafe; color: inherit; border-radius: 3px; pad
 .clause-anchor { scroll-margin-top: 12px; }
 @media (max-width: 900px) { .viewer-body { flex-direction: column; } .viewer-outline { flex-basis: auto;
   max-height: 30vh; border-right: none; } }
+/* A new answer arrives in one piece and is revealed from top to bottom, as if typed; older answers
+   (no longer .latest) stay still. */
+@keyframes answer-reveal { from { clip-path: inset(0 0 100% 0); } to { clip-path: inset(0 0 0 0); } }
+#chat [data-testid="bot"].latest .message-content > .md > * { animation: answer-reveal .8s ease-out both; }
+@media (prefers-reduced-motion: reduce) {
+  #chat [data-testid="bot"].latest .message-content > .md > * { animation: none; } }
+/* While a question waits or is answered, the chat shows where it stands (PAGE_JS says it in Chinese). */
+#chat [data-testid="status-tracker"] .progress-text { font-family: inherit; font-size: .9rem;
+  color: var(--body-text-color); background: var(--block-background-fill); opacity: .95;
+  border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 10px; }
 """
 
 # Runs once when the page loads. [n] markers in answers are plain links to "#source-<turn>-<n>";
 # this opens the folded turn holding the card, scrolls it into view and flashes it.
+# Gradio writes its queue position ("queue: 3/12 |"), "processing |" and its queue-full refusal in
+# English whatever the page's language: they are rewritten in place as Gradio updates them.
 PAGE_JS = """
 () => {
+  const BUSY = '系统繁忙，请稍后再试。（The system is busy, please try again in a moment.）';
+  const TRACKER = '[data-testid="status-tracker"]';
+  const rules = [
+    [TRACKER, /^queue: (\\d+)\\/(\\d+) \\|$/,
+     (m) => `正在排队…第 ${m[1]} 位，共 ${m[2]} 位 |`],
+    [TRACKER, /^processing \\|$/, () => '正在回答 |'],
+    [TRACKER, /^\\s*([\\d.]+)\\/([\\d.]+)s$/, (m) => ` 已等 ${m[1]} 秒，预计 ${m[2]} 秒`],
+    [TRACKER, /^\\s*([\\d.]+)s$/, (m) => ` ${m[1]} 秒`],
+    ['[data-testid="toast-body"]', /^This application is currently busy\\. Please try again\\.\\s*$/, () => BUSY],
+  ];
+  const translate = (node) => {
+    const text = node.nodeValue || '';
+    for (const [scope, pattern, say] of rules) {
+      const match = text.match(pattern);
+      if (match && node.parentElement && node.parentElement.closest(scope)) { node.nodeValue = say(match); return; }
+    }
+  };
+  const translateAll = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) translate(walker.currentNode);
+  };
+  const markBusy = () => {
+    for (const toast of document.querySelectorAll('[data-testid="toast-body"]')) {
+      if (!toast.textContent.includes(BUSY)) continue;
+      const title = toast.querySelector('.toast-title');
+      if (title && title.firstChild && title.firstChild.nodeValue.trim() === 'Error') title.firstChild.nodeValue = '系统繁忙 ';
+      for (const badge of document.querySelectorAll('#chat [data-testid="status-tracker"] span.error')) {
+        if (badge.textContent !== '系统繁忙') badge.textContent = '系统繁忙';
+      }
+    }
+  };
+  new MutationObserver((mutations) => {
+    for (const mutation of mutations) {
+      if (mutation.type === 'characterData') translate(mutation.target);
+      for (const node of mutation.addedNodes) {
+        if (node.nodeType === Node.TEXT_NODE) translate(node);
+        else if (node.nodeType === Node.ELEMENT_NODE) translateAll(node);
+      }
+    }
+    markBusy();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+
   document.addEventListener('click', (event) => {
     const link = event.target.closest('a.cite-ref');
     if (!link) return;
