@@ -207,7 +207,7 @@ def _abstain_reason(
     english = analysis.is_english
     if analysis.names_uncovered_region_only:
         regions = "、".join(analysis.other_regions)
-        return f"the indexed documents do not cover {regions}" if english else f"已收录的文件不涉及{regions}"
+        return f"they do not cover {regions}" if english else f"已收录的文件不涉及{regions}"
     if analysis.regions and not hits and not documents:
         return "the documents it names are excluded by the current filters" if english else "问题所指的文件已被当前筛选条件排除"
     unknown_years = corpus_years.unknown_in(analysis.text)
@@ -255,7 +255,7 @@ def _abstention(
         sentence = _best_sentence(hit)
         lines.append(_line(names, hit, sentence, sources.cite(hit, [sentence]), english))
     if english:
-        head = f"Not covered: the indexed policy documents do not answer this ({reason})."
+        head = f"Not covered: the policy documents in the library do not answer this ({reason})."
         tail = ["Possibly related clauses (original Chinese):"] if lines else []
     else:
         head = f"已收录的政策文件中没有找到能回答这个问题的内容（{reason}）。"
@@ -443,7 +443,7 @@ def compose(
     else:
         lines, citations = _direct(names, analysis, hits, focus, overlap)
     if analysis.is_english:
-        lines.insert(0, "According to the indexed policy documents (quoted in the original Chinese):")
+        lines.insert(0, "According to the policy documents in the library (quoted in the original Chinese):")
     lines += _uncovered_note(names, analysis)
     lines += _draft_note(names, citations, analysis.is_english)
     return Answer(question, resolved_question, "\n".join(lines), False, tuple(citations), tuple(hits), tuple(rows))

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
+import shlex
 import sys
 from collections.abc import Sequence
 
-from rag.errors import USER_FACING_ERRORS
-from rag.settings import Settings
+from rag.errors import USER_FACING_ERRORS, PolicyQAError
+from rag.settings import DEFAULT_MODEL, PACKAGE_CORPUS_DIR, Settings
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "build_parser", "fix_command", "main"]
 
 PROG = "policy-rag"
 COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search")
 """The commands of the policy layer; ui/cli.py adds `serve` on top (rag/ never imports ui/)."""
+DEBUG_ENV = "POLICYQA_DEBUG"
+"""Set to 1 to see the traceback of an unexpected error instead of its one-line summary."""
+
+_COMMAND_IN_MESSAGE = re.compile(r"`policy-rag ([^`]*)`")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in one line (the usage itself is one `--help` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help` for usage\n")
 
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:
@@ -55,7 +69,7 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Offline question answering with exact citations over high-tech zone (高新区) policy documents.",
         parents=[_global_options(suppress=False)],
@@ -68,9 +82,42 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
+    settings = Settings.from_env(
         corpus_dir=args.corpus_dir, data_dir=args.data_dir, model=args.model, dense_index=args.dense_index
     )
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise PolicyQAError(
+            f"the data folder {settings.data_dir} is a file, not a folder; "
+            "give a folder with --data-dir or POLICYQA_DATA_DIR"
+        )
+    return settings
+
+
+def fix_command(settings: Settings, command: str) -> str:
+    """`policy-rag COMMAND` with the options that make it act on the same corpus, data, model and
+    index kind as `settings` (the ones that differ from the defaults), ready to copy and run."""
+    defaults = Settings.from_env(env={})
+    options = []
+    if settings.corpus_dir.resolve() != PACKAGE_CORPUS_DIR:
+        options += ["--corpus-dir", str(settings.corpus_dir)]
+    if settings.data_dir != defaults.data_dir:
+        options += ["--data-dir", str(settings.data_dir)]
+    if settings.model != DEFAULT_MODEL:
+        options += ["--model", settings.model]
+    if settings.dense_index != defaults.dense_index:
+        options += ["--dense-index", settings.dense_index]
+    return " ".join([PROG, command, *map(shlex.quote, options)])
+
+
+def _with_options(message: str, settings: Settings | None) -> str:
+    """The message with every `policy-rag …` it suggests completed by the options in effect."""
+    if settings is None:
+        return message
+    return _COMMAND_IN_MESSAGE.sub(lambda m: f"`{fix_command(settings, m.group(1).strip())}`", message)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MODULES) -> int:
@@ -80,14 +127,14 @@ def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MOD
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
         return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "handler", None) is None:
-        parser.print_usage(sys.stderr)
-        print(f"{PROG}: error: choose a command; see `{PROG} --help`", file=sys.stderr)
+        print(f"{PROG}: error: choose a command; see `{PROG} --help` for usage", file=sys.stderr)
         return 2
+    settings = None
     try:
-        return args.handler(args, settings_from_args(args))
+        settings = settings_from_args(args)
+        return args.handler(args, settings)
     except USER_FACING_ERRORS as exc:
-        message = " ".join(str(exc).split("\n"))
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(_with_options(str(exc), settings))}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
@@ -95,6 +142,16 @@ def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MOD
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a folder or file the settings name cannot be used
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"{PROG}: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"{PROG}: unexpected error: {type(exc).__name__}: {_one_line(exc)} "
+              f"(a bug; set {DEBUG_ENV}=1 to see where it happened)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import sys
 import unicodedata
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rag.errors import UnknownReferenceError
+
 if TYPE_CHECKING:
     from rag.clauses import Clause
     from rag.corpus import Corpus
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["clause_record", "document_record", "register"]
 
 _PREVIEW = 40
+_LABELS_SHOWN = 6
 
 
 def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -34,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
         "show",
         parents=parents,
         help="show one clause by id, or by document and label",
-        description="Examples: policy-rag show 国发〔2020〕7号 二、（五）   policy-rag show hebei-opinions:二.一.5",
+        description="Show one clause by id, or by document and label.",
+        epilog="examples:\n  policy-rag show 国发〔2020〕7号 二、（五）\n  policy-rag show hebei-opinions:二.一.5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     show.add_argument("ref", help="a clause id, or a document reference (id, 国发〔2020〕7号, 河北…)")
     show.add_argument("label", nargs="?", help="the clause label in that document, e.g. 二、（五） or 二(一)5")
@@ -111,7 +116,13 @@ def _clauses(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    clause = _load(settings).lookup(args.ref, args.label)
+    corpus = _load(settings)
+    try:
+        clause = corpus.lookup(args.ref, args.label)
+    except UnknownReferenceError:
+        if args.label is None:
+            _need_label(corpus, args.ref)
+        raise
     if args.json:
         print(json.dumps(clause_record(clause), ensure_ascii=False, indent=2))
         return 0
@@ -129,6 +140,21 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     if clause.responsible_units and not clause.lead_units:
         print(f"responsible units: {'、'.join(clause.responsible_units)}")
     return 0
+
+
+def _need_label(corpus: Corpus, ref: str) -> None:
+    """When `ref` names a document rather than a clause: say that a label is needed, with examples."""
+    try:
+        document = corpus.resolve_document(ref)
+    except UnknownReferenceError:
+        return
+    labels = [c.label for c in corpus.clauses_of(document.id) if c.label]
+    shown = ", ".join(labels[:_LABELS_SHOWN]) + (f" … ({len(labels)} in all)" if len(labels) > _LABELS_SHOWN else "")
+    example = labels[min(1, len(labels) - 1)] if labels else "一、（一）"
+    raise UnknownReferenceError(
+        f"{ref!r} names a document ({document.id}), not a clause; add the clause label, "
+        f"e.g. `policy-rag show {ref} {example}`; its labels: {shown}"
+    )
 
 
 def _width(text: str) -> int:

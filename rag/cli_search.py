@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rag.filters import Filters
+    from rag.question_file import QuestionLine
     from rag.results import Answer, ClauseHit
     from rag.service import PolicyQA
     from rag.settings import Settings
@@ -57,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
 def _question_or_jsonl(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", nargs="?", help="the question")
     parser.add_argument("--jsonl", type=Path, metavar="FILE",
-                        help="read JSON lines with \"question\" (and maybe \"id\"); write one JSON line each")
+                        help="read JSON lines with \"question\" (and maybe \"id\"); write one JSON line each. "
+                             "A line that cannot be used is reported on stderr by its number, the others are "
+                             "answered, and the exit status is 1")
 
 
 def _progress() -> Any:
@@ -147,25 +151,15 @@ def answer_record(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    from rag.errors import QuestionError
+def _read_jsonl(path: Path) -> tuple[list[QuestionLine], bool]:
+    """The usable questions of the file, and whether some lines were not (each reported on stderr)."""
+    from rag.cli import PROG
+    from rag.question_file import read_question_file
 
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionError(f"cannot read questions from {path}: {exc}") from exc
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise QuestionError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-            raise QuestionError(f"{path}:{number}: each line needs a \"question\" string")
-        rows.append(row)
-    return rows
+    rows, problems = read_question_file(path)
+    for problem in problems:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+    return rows, bool(problems)
 
 
 def _write(record: dict[str, Any], out: TextIO) -> None:
@@ -173,10 +167,19 @@ def _write(record: dict[str, Any], out: TextIO) -> None:
 
 
 def _need_question(args: argparse.Namespace) -> None:
+    """Exactly one of a question and --jsonl FILE; a question is checked before anything loads."""
     from rag.errors import QuestionError
+    from rag.question_check import check_question
 
-    if (args.question is None) == (args.jsonl is None):
-        raise QuestionError("give either a question or --jsonl FILE (not both)")
+    if args.question is None and args.jsonl is None:
+        raise QuestionError(
+            f"{args.command} needs a question: `policy-rag {args.command} \"你的问题\"`, "
+            f"or questions in a file: `policy-rag {args.command} --jsonl FILE`"
+        )
+    if args.question is not None and args.jsonl is not None:
+        raise QuestionError("give either a question or --jsonl FILE, not both")
+    if args.question is not None:
+        check_question(args.question)
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -185,32 +188,56 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         from rag.errors import QuestionError
 
         raise QuestionError(f"--k must be at least 1, got {args.k}")
-    rows = _read_jsonl(args.jsonl) if args.jsonl else []
-    qa = _open(settings)
-    filters = _filters(args, qa)
     if args.jsonl:
-        results = qa.search_many([r["question"] for r in rows], args.k, filters, args.mode)
+        rows, failed = _read_jsonl(args.jsonl)
+        if not rows:
+            return 1
+        qa = _open(settings)
+        results = qa.search_many([r.question for r in rows], args.k, _filters(args, qa), args.mode)
         for row, hits in zip(rows, results):
-            _write({"id": row.get("id"), "question": row["question"], "hits": [hit_record(h) for h in hits]}, sys.stdout)
-        return 0
-    for rank, hit in enumerate(qa.search(args.question, args.k, filters, args.mode), start=1):
-        print(f"{rank}. [{hit.score:.4f}] {hit.clause.citation}\n   {hit.clause.text}\n")
+            _write({"id": row.id, "question": row.question, "hits": [hit_record(h) for h in hits]}, sys.stdout)
+        return 1 if failed else 0
+    qa = _open(settings)
+    hits = qa.search(args.question, args.k, _filters(args, qa), args.mode)
+    if not hits:
+        print("No clause matches the question in the chosen documents.")
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. {hit.clause.citation}  ({_relevance(hit, args.question)})")
+        print(textwrap.indent(hit.clause.text.strip(), "   "))
+        print()
     return 0
+
+
+def _relevance(hit: ClauseHit, question: str) -> str:
+    """What a reader can make of a hit: the question named it, or how close its best sentence is in
+    meaning (cosine similarity), marked weak below the level an answer needs."""
+    from rag.answer import MIN_SIMILARITY
+    from rag.questions import is_english
+
+    if hit.exact:
+        return "named in the question"
+    if hit.similarity <= 0:
+        return "keyword match"
+    similarity = f"similarity {hit.similarity:.0%}"
+    threshold = MIN_SIMILARITY["en" if is_english(question) else "zh"]
+    return similarity if hit.similarity >= threshold else f"{similarity}, weak"
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     _need_question(args)
-    rows = _read_jsonl(args.jsonl) if args.jsonl else []
-    qa = _open(settings)
-    filters = _filters(args, qa)
     if args.jsonl:
-        answers = qa.ask_many([r["question"] for r in rows], filters)
+        rows, failed = _read_jsonl(args.jsonl)
+        if not rows:
+            return 1
+        qa = _open(settings)
+        answers = qa.ask_many([r.question for r in rows], _filters(args, qa))
         for row, answer in zip(rows, answers):
-            _write({"id": row.get("id"), "question": row["question"], **answer_record(answer)}, sys.stdout)
-        return 0
+            _write({"id": row.id, "question": row.question, **answer_record(answer)}, sys.stdout)
+        return 1 if failed else 0
     from rag.export import answer_to_plain
 
-    print(answer_to_plain(qa.ask(args.question, filters=filters)))
+    qa = _open(settings)
+    print(answer_to_plain(qa.ask(args.question, filters=_filters(args, qa))))
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,36 +11,21 @@ from rag.calibration import Calibration
 from rag.conversation import resolve_followup
 from rag.corpus import Corpus, load_corpus
 from rag.crosslingual import EnglishToChinese, load_cedict_lines
-from rag.errors import QuestionError
 from rag.evidence import CorpusYears
 from rag.filters import Filters
 from rag.indexing import index_calibration, index_inputs, open_index
 from rag.llm import generate
+from rag.question_check import MAX_QUESTION_CHARS, check_question
 from rag.results import Answer, ClauseHit
 from rag.retrieval import ClauseRetriever, Mode
 from rag.settings import Settings
 
-MAX_QUESTION_CHARS = 500
+__all__ = ["ANSWER_DEPTH", "MAX_QUESTION_CHARS", "PolicyQA", "check_question"]
+
 ANSWER_DEPTH = 10
 COMPARED_PER_DOCUMENT = 3
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Progress = Callable[..., Any]
-
-
-def check_question(question: object) -> str:
-    """The question, stripped, or QuestionError saying what is wrong with it."""
-    if not isinstance(question, str):
-        raise QuestionError(f"a question must be text, got {type(question).__name__}")
-    text = _CONTROL.sub(" ", question).strip()
-    if not text:
-        raise QuestionError("问题是空的，请输入要查询的内容。 (The question is empty.)")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"问题太长（{len(text)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内。"
-            f" (The question has {len(text)} characters; the limit is {MAX_QUESTION_CHARS}.)"
-        )
-    return text
 
 
 @dataclass(slots=True)

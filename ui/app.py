@@ -162,6 +162,7 @@ def launch_options() -> dict[str, Any]:
         "mcp_server": False,
         "ssr_mode": False,
         "pwa": False,
+        "quiet": True,  # `policy-rag serve` prints the address itself, and names --share rather than share=True
     }
 
 

@@ -61,9 +61,14 @@ def run_serve(args: argparse.Namespace, settings) -> int:
     if args.share:
         print("--share asks Gradio's servers on the internet for a public link.", file=sys.stderr)
     try:
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options())
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
+                    **launch_options())
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port} ({error}); choose another with --port",
               file=sys.stderr)
         return 1
+    # Gradio's own start-up lines are off (quiet): they name launch() arguments, not this command's options.
+    hint = "" if args.share else "; --share adds a temporary public link"
+    print(f"The chat is running on http://{args.host}:{demo.server_port} (Ctrl+C stops it{hint})", file=sys.stderr)
+    demo.block_thread()
     return 0

@@ -9,16 +9,68 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from rag import export
 from rag.citations import DERIVED_TITLE_MARK
 from rag.clauses import Clause
 from rag.documents import Document, Level, Status
 from rag.export import citation_label
+from rag.questions import is_english
 from rag.results import Answer, Citation, ComparisonRow
 
 LEVEL_LABELS = {Level.NATIONAL: "国家级", Level.PROVINCIAL: "省级"}
 STATUS_LABELS = {Status.IN_FORCE: "现行有效", Status.DRAFT: "征求意见稿"}
 DERIVED_TITLE_NOTE = "文件未印标题，此标题系据正文拟定（拟题），并非正式标题"
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The headings and labels around one answer, in the language of its question."""
+
+    export: export.Headings
+    view_source: str
+    open_text: str
+    cited: str
+    related: str
+    no_sources: str
+    turn: str
+    """With {n}: the heading of a turn's sources, and of the folded sources of an older turn."""
+    older_turn: str
+    derived: str
+    derived_note: str
+    levels: dict[Level, str]
+    statuses: dict[Status, str]
+    no_number: str
+    lead: str
+    participating: str
+    responsible: str
+    separator: str
+
+
+ZH = Words(
+    export=export.ZH, view_source="查看来源", open_text="查看原文 ›", cited="答案引用的条款",
+    related="可能相关的条款（未找到直接依据）", no_sources="没有引用条款。", turn="第 {n} 问",
+    older_turn="第 {n} 问的来源", derived="拟题", derived_note=DERIVED_TITLE_NOTE, levels=LEVEL_LABELS,
+    statuses=STATUS_LABELS, no_number="文号未载明", lead="牵头单位：", participating="参与单位：",
+    responsible="负责单位：", separator="；",
+)
+EN = Words(
+    export=export.EN, view_source="Show source", open_text="Open the full text ›", cited="Clauses the answer cites",
+    related="Possibly related clauses (no direct answer found)", no_sources="No clauses cited.", turn="Question {n}",
+    older_turn="Sources of question {n}", derived="derived title",
+    derived_note="The document prints no title; this one was derived from its text",
+    levels={Level.NATIONAL: "national", Level.PROVINCIAL: "provincial"},
+    statuses={Status.IN_FORCE: "in force", Status.DRAFT: "draft for comment"}, no_number="no document number",
+    lead="Lead: ", participating="Participating: ", responsible="Responsible: ", separator="; ",
+)
+
+
+def words_for(question: str) -> Words:
+    """English headings for an English question, Chinese ones otherwise."""
+    return EN if is_english(question) else ZH
+
+
 PATH_SEPARATOR = " › "
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -39,7 +91,7 @@ def source_anchor(turn: int, n: int) -> str:
     return f"source-{turn}-{n}"
 
 
-def link_markers(escaped_text: str, turn: int, known: Iterable[int]) -> str:
+def link_markers(escaped_text: str, turn: int, known: Iterable[int], words: Words = ZH) -> str:
     """Turn [n] in already-escaped text into links to source card n of this turn (known n only)."""
     known = set(known)
 
@@ -47,64 +99,67 @@ def link_markers(escaped_text: str, turn: int, known: Iterable[int]) -> str:
         n = int(match.group(1))
         if n not in known:
             return match.group(0)
-        return f'<a class="cite-ref" href="#{source_anchor(turn, n)}" title="查看来源 [{n}]">[{n}]</a>'
+        return f'<a class="cite-ref" href="#{source_anchor(turn, n)}" title="{esc(words.view_source)} [{n}]">[{n}]</a>'
 
     return _MARKER.sub(replace, escaped_text)
 
 
 def answer_message(answer: Answer, turn: int) -> str:
-    """Chat content for an answer, with its comparison table."""
+    """Chat content for an answer, with its comparison table; the table replaces the lines of the
+    text that list the same entries, so each shows once."""
+    words = words_for(answer.question)
     known = [c.n for c in answer.citations]
-    body = link_markers(esc(answer.text), turn, known)
+    text = export.text_without_restated_rows(answer) if answer.comparison else answer.text
+    body = link_markers(esc(text), turn, known, words)
     if answer.comparison:
-        body += "\n\n" + comparison_table(answer.comparison, turn, known)
+        body = body.rstrip("\n") + "\n\n" + comparison_table(answer.comparison, turn, known, words)
     return body
 
 
-def comparison_table(rows: Sequence[ComparisonRow], turn: int, known: Iterable[int] = ()) -> str:
+def comparison_table(rows: Sequence[ComparisonRow], turn: int, known: Iterable[int] = (), words: Words = ZH) -> str:
     """One row per document: region, document, what it says (with [n] links) or that it says nothing.
 
     Written without blank lines so Markdown keeps it as one HTML block inside a chat message.
     """
     known = set(known)
-    parts = [
-        '<table class="comparison-table"><thead><tr><th>地区</th><th>文件</th><th>内容</th></tr></thead><tbody>'
-    ]
+    head = words.export
+    header = "".join(f"<th>{esc(name)}</th>" for name in (head.region, head.document, head.content))
+    parts = [f'<table class="comparison-table"><thead><tr>{header}</tr></thead><tbody>']
     for row in rows:
         document = row.document
-        summary = link_markers(esc(row.summary), turn, known) if row.summary else ""
+        summary = link_markers(esc(row.summary), turn, known, words) if row.summary else ""
         if not row.found:
-            summary = summary or "未提及"
+            summary = summary or esc(head.not_mentioned)
         cls = "found" if row.found else "not-found"
         parts.append(
             f'<tr class="{cls}"><td>{esc(document.region)}</td>'
-            f"<td>{document_title(document)}</td><td>{summary}</td></tr>"
+            f"<td>{document_title(document, words)}</td><td>{summary}</td></tr>"
         )
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
-def document_title(document: Document) -> str:
+def document_title(document: Document, words: Words = ZH) -> str:
     """The title in 《》, with a 拟题 badge when it was derived from the text rather than printed."""
     title = f'<span class="doc-title">《{esc(document.title)}》</span>'
     if document.title_derived:
-        title += f' <span class="badge badge-derived" title="{esc(DERIVED_TITLE_NOTE)}">拟题</span>'
+        title += f' <span class="badge badge-derived" title="{esc(words.derived_note)}">{esc(words.derived)}</span>'
     return title
 
 
-def status_badge(document: Document) -> str:
+def status_badge(document: Document, words: Words = ZH) -> str:
     cls = "badge-draft" if document.is_draft else "badge-in-force"
-    note = ' title="征求意见稿，尚未生效"' if document.is_draft else ""
-    return f'<span class="badge {cls}"{note}>{esc(STATUS_LABELS[document.status])}</span>'
+    note = f' title="{esc(words.export.draft)}"' if document.is_draft else ""
+    return f'<span class="badge {cls}"{note}>{esc(words.statuses[document.status])}</span>'
 
 
-def document_meta(document: Document) -> str:
+def document_meta(document: Document, words: Words = ZH) -> str:
     """Level, region, status and number (or that the text gives none) as a row of badges."""
-    number = esc(document.doc_number) if document.doc_number else '<span class="unknown">文号未载明</span>'
+    number = esc(document.doc_number) if document.doc_number else f'<span class="unknown">{esc(words.no_number)}</span>'
     return (
-        f'<span class="badge badge-level">{esc(LEVEL_LABELS[document.level])}</span>'
+        f'<span class="badge badge-level">{esc(words.levels[document.level])}</span>'
         f'<span class="badge badge-region">{esc(document.region)}</span>'
-        f"{status_badge(document)}"
+        f"{status_badge(document, words)}"
         f'<span class="doc-number">{number}</span>'
     )
 
@@ -144,41 +199,45 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def units_line(clause: Clause) -> str:
+def units_line(clause: Clause, words: Words = ZH) -> str:
     parts = []
     if clause.lead_units:
-        parts.append(f"牵头单位：{esc('、'.join(clause.lead_units))}")
+        parts.append(f"{esc(words.lead)}{esc('、'.join(clause.lead_units))}")
     if clause.participating_units:
-        parts.append(f"参与单位：{esc('、'.join(clause.participating_units))}")
+        parts.append(f"{esc(words.participating)}{esc('、'.join(clause.participating_units))}")
     if not parts and clause.responsible_units:
-        parts.append(f"负责单位：{esc('、'.join(clause.responsible_units))}")
-    return f'<div class="source-units">{"；".join(parts)}</div>' if parts else ""
+        parts.append(f"{esc(words.responsible)}{esc('、'.join(clause.responsible_units))}")
+    return f'<div class="source-units">{words.separator.join(parts)}</div>' if parts else ""
 
 
-def source_card(citation: Citation, turn: int) -> str:
+def source_card(citation: Citation, turn: int, words: Words = ZH) -> str:
     """One citation: document, number, level, region, status, article and heading path, verbatim text."""
     clause, document = citation.clause, citation.document
     path = PATH_SEPARATOR.join(clause.path)
     return (
         f'<article class="source-card{" is-draft" if document.is_draft else ""}" '
         f'id="{source_anchor(turn, citation.n)}" data-n="{citation.n}">'
-        f'<header class="source-head"><span class="source-n">[{citation.n}]</span>{document_title(document)}</header>'
-        f'<div class="source-meta">{document_meta(document)}</div>'
+        f'<header class="source-head"><span class="source-n">[{citation.n}]</span>{document_title(document, words)}</header>'
+        f'<div class="source-meta">{document_meta(document, words)}</div>'
         f'<div class="source-where"><span class="source-label">{esc(clause.label)}</span>'
         f'<span class="source-path">{esc(path)}</span></div>'
         f'<blockquote class="source-text">{highlight(clause.text, citation.quotes)}</blockquote>'
-        f"{units_line(clause)}"
-        f'<div class="source-citation">{esc(citation_label(citation))}</div>'
-        f'<button type="button" class="open-doc" data-turn="{turn}" data-n="{citation.n}">查看原文 ›</button>'
+        f"{units_line(clause, words)}"
+        f'<div class="source-citation">{esc(citation_label(citation, words.export))}</div>'
+        f'<button type="button" class="open-doc" data-turn="{turn}" data-n="{citation.n}">'
+        f"{esc(words.open_text)}</button>"
         "</article>"
     )
 
 
 def turn_sources(question: str, answer: Answer, turn: int) -> str:
-    heading = "可能相关的条款（未找到直接依据）" if answer.abstained else "答案引用的条款"
-    cards = "".join(source_card(c, turn) for c in answer.citations) or '<p class="sources-empty">没有引用条款。</p>'
+    words = words_for(answer.question)
+    heading = words.related if answer.abstained else words.cited
+    cards = "".join(source_card(c, turn, words) for c in answer.citations)
+    cards = cards or f'<p class="sources-empty">{esc(words.no_sources)}</p>'
     return (
-        f'<div class="turn-title">第 {turn} 问：{esc(_shorten(question, 40))}</div>'
+        f'<div class="turn-title">{esc(words.turn.format(n=turn))}{words.export.colon}'
+        f"{esc(_shorten(question, 40))}</div>"
         f'<div class="turn-heading">{heading}</div>{cards}'
     )
 
@@ -204,12 +263,14 @@ def sources_list(turns: Sequence[tuple[int, str, str]]) -> str:
     sections = []
     latest = max(number for number, _, _ in turns)
     for number, question, body in sorted(turns, key=lambda t: t[0], reverse=True):
+        words = words_for(question)
         if number == latest:
             sections.append(f'<section class="turn-sources latest" data-turn="{number}">{body}</section>')
         else:
             sections.append(
                 f'<details class="turn-sources older" data-turn="{number}">'
-                f"<summary>第 {number} 问的来源：{esc(_shorten(question, 30))}</summary>{body}</details>"
+                f"<summary>{esc(words.older_turn.format(n=number))}{words.export.colon}"
+                f"{esc(_shorten(question, 30))}</summary>{body}</details>"
             )
     return '<div class="sources-list">' + "".join(sections) + "</div>"
 
