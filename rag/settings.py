@@ -43,6 +43,8 @@ class Settings:
     dense_index: str = "flat"
     """"flat" (exact inner product, the default) or "hnsw" (approximate, for corpora far larger than this)."""
     llm: LLMSettings = field(default_factory=LLMSettings)
+    feedback: bool = True
+    """Whether the chat offers thumbs up/down, stored in feedback_path (they hold users' questions)."""
 
     def __post_init__(self) -> None:
         if self.dense_index not in DENSE_INDEX_KINDS:
@@ -76,6 +78,8 @@ class Settings:
             values["model"] = env["POLICYQA_MODEL"]
         if env.get("POLICYQA_DENSE_INDEX"):
             values["dense_index"] = env["POLICYQA_DENSE_INDEX"]
+        if env.get("POLICYQA_FEEDBACK", "").strip().lower() in ("off", "0", "false", "no"):
+            values["feedback"] = False
         values["llm"] = LLMSettings(
             base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
             model=env.get("POLICYQA_LLM_MODEL") or None,

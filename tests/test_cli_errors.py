@@ -293,3 +293,26 @@ def test_service_refuses_a_question_without_content(qa):
             qa.ask(question)
         with pytest.raises(QuestionError):
             qa.search(question)
+
+
+# --- serving: feedback can be turned off ------------------------------------------------------------
+
+def test_feedback_is_on_unless_turned_off_in_the_environment():
+    assert Settings.from_env(env={}).feedback
+    assert not Settings.from_env(env={"POLICYQA_FEEDBACK": "off"}).feedback
+
+
+def _like_listeners(demo) -> int:
+    return sum(1 for fn in demo.fns.values() for _, event in fn.targets if event == "like")
+
+
+def test_chat_without_a_feedback_log_offers_no_thumbs(tmp_path):
+    from types import SimpleNamespace
+
+    from rag.corpus import load_corpus
+    from rag.feedback import FeedbackLog
+    from ui.app import build_app
+
+    qa = SimpleNamespace(corpus=load_corpus(PACKAGE_CORPUS_DIR))
+    assert _like_listeners(build_app(qa, FeedbackLog(tmp_path / "feedback.jsonl"))) == 1
+    assert _like_listeners(build_app(qa, None)) == 0

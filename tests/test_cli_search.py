@@ -159,12 +159,15 @@ def test_ask_answers_and_abstains_as_the_library_does(asked):
     ("second_line", "says"),
     [("{not json", "not valid JSON"), ('{"id": 2, "text": "no question key"}', "question"), ("[1, 2]", "question")],
 )
-def test_malformed_jsonl_line_is_one_clean_error_naming_the_line(run_cli, policyqa_data_dir, tmp_path, command,
-                                                                   second_line, says):
+def test_malformed_jsonl_line_is_one_clean_error_naming_the_line_and_the_others_go_on(
+        run_cli, policyqa_data_dir, tmp_path, command, second_line, says):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": 1, "question": "科技金融"}\n' + second_line + "\n", encoding="utf-8")
-    message = one_line_error(run_cli(command, "--jsonl", str(path), data_dir=policyqa_data_dir))
-    assert f"{path}:2" in message and says in message
+    result = run_cli(command, "--jsonl", str(path), data_dir=policyqa_data_dir)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(lines) == 1 and f"{path}:2" in lines[0] and says in lines[0], result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [1]
 
 
 def test_missing_questions_file_is_one_clean_error(run_cli, policyqa_data_dir, tmp_path):

@@ -174,8 +174,9 @@ def test_filter_that_excludes_the_named_province_returns_nothing_from_it(qa):
 
 # --- questions that are not acceptable, and odd ones that are -----------------------------------
 
-@pytest.mark.parametrize("question", ["", "   ", "\n\t ", "\u3000\u3000"])
+@pytest.mark.parametrize("question", ["", "   ", "\n\t ", "\u3000\u3000", "？？？！！！……", "😀👍", "\x01\x02"])
 def test_empty_question_is_rejected(qa, question):
+    """A question without a word of content (punctuation, emoji, control characters) counts as empty."""
     with pytest.raises(QuestionError):
         qa.search(question)
     with pytest.raises(QuestionError):
@@ -202,7 +203,6 @@ def test_question_of_exactly_500_characters_is_accepted(qa):
         "<script>alert('x')</script><b>高新区</b>&amp;金融",
         "'; DROP TABLE clauses; -- 高新区",
         "\u200b\ufeff高新区\u200d知识产权\u202e",
-        "？？？！！！……",
         "𠀀𪚥 高新区 ℌ𝔢𝔩𝔩𝔬",
         "a" * 400,
     ],

@@ -32,8 +32,9 @@ MAX_QUEUE = 300  # waiting questions beyond this are refused with 系统繁忙 i
 STATUS_UPDATE_S = 1.0  # queue positions are sent once a second, not to every waiting person on every start
 
 
-def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
-    """The chat over an opened PolicyQA service (shared, read-only) and a feedback log."""
+def build_app(qa: Any, feedback: FeedbackLog | None) -> gr.Blocks:
+    """The chat over an opened PolicyQA service (shared, read-only) and a feedback log (None: no
+    thumbs up/down, nothing stored)."""
     handlers = ChatHandlers(qa, feedback)
     # An LLM takes seconds to write an answer: show the question at once. Extractive answers take
     # milliseconds, and one update per answer is cheaper for the server than two.
@@ -132,7 +133,8 @@ def build_app(qa: Any, feedback: FeedbackLog) -> gr.Blocks:
             component.change(handlers.filter_summary, filters, filter_note, queue=False, api_visibility="private")
         chatbot.clear(lambda: ((), render.sources_panel([]), "", ""), None, [turns, sources, export_md, export_plain],
                       queue=False, api_visibility="private")
-        chatbot.like(handlers.record_feedback, [turns], None, api_visibility="private")
+        if feedback is not None:
+            chatbot.like(handlers.record_feedback, [turns], None, api_visibility="private")
         sources.click(handlers.open_source, [turns], [tabs, viewer_doc, document_view], api_visibility="private")
         viewer_doc.input(handlers.show_document, viewer_doc, document_view, api_visibility="private")
         back.click(lambda: gr.Tabs(selected="chat"), None, tabs, queue=False, api_visibility="private")

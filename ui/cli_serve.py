@@ -35,6 +35,8 @@ def add_serve_parser(
                         help="questions that may wait; beyond that people are told the system is busy (default 300)")
     parser.add_argument("--share", action="store_true",
                         help="also open a temporary public link through Gradio's share servers (needs internet)")
+    parser.add_argument("--no-feedback", action="store_true",
+                        help="no thumbs up/down, nothing written to feedback.jsonl (env POLICYQA_FEEDBACK=off)")
     return parser
 
 
@@ -56,7 +58,8 @@ def run_serve(args: argparse.Namespace, settings) -> int:
 
     from ui.app import build_app, launch_options, queue_options
 
-    demo = build_app(qa, FeedbackLog(settings.feedback_path))
+    keep_feedback = settings.feedback and not args.no_feedback
+    demo = build_app(qa, FeedbackLog(settings.feedback_path) if keep_feedback else None)
     demo.queue(**queue_options(args.concurrency, args.max_queue))
     if args.share:
         print("--share asks Gradio's servers on the internet for a public link.", file=sys.stderr)
