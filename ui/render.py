@@ -37,6 +37,7 @@ class Words:
     turn: str
     """With {n}: the heading of a turn's sources, and of the folded sources of an older turn."""
     older_turn: str
+    title_colon: str
     derived: str
     derived_note: str
     levels: dict[Level, str]
@@ -51,14 +52,14 @@ class Words:
 ZH = Words(
     export=export.ZH, view_source="查看来源", open_text="查看原文 ›", cited="答案引用的条款",
     related="可能相关的条款（未找到直接依据）", no_sources="没有引用条款。", turn="第 {n} 问",
-    older_turn="第 {n} 问的来源", derived="拟题", derived_note=DERIVED_TITLE_NOTE, levels=LEVEL_LABELS,
+    older_turn="第 {n} 问的来源", title_colon="：", derived="拟题", derived_note=DERIVED_TITLE_NOTE, levels=LEVEL_LABELS,
     statuses=STATUS_LABELS, no_number="文号未载明", lead="牵头单位：", participating="参与单位：",
     responsible="负责单位：", separator="；",
 )
 EN = Words(
     export=export.EN, view_source="Show source", open_text="Open the full text ›", cited="Clauses the answer cites",
     related="Possibly related clauses (no direct answer found)", no_sources="No clauses cited.", turn="Question {n}",
-    older_turn="Sources of question {n}", derived="derived title",
+    older_turn="Sources of question {n}", title_colon=": ", derived="derived title",
     derived_note="The document prints no title; this one was derived from its text",
     levels={Level.NATIONAL: "national", Level.PROVINCIAL: "provincial"},
     statuses={Status.IN_FORCE: "in force", Status.DRAFT: "draft for comment"}, no_number="no document number",
@@ -236,7 +237,7 @@ def turn_sources(question: str, answer: Answer, turn: int) -> str:
     cards = "".join(source_card(c, turn, words) for c in answer.citations)
     cards = cards or f'<p class="sources-empty">{esc(words.no_sources)}</p>'
     return (
-        f'<div class="turn-title">{esc(words.turn.format(n=turn))}{words.export.colon}'
+        f'<div class="turn-title">{esc(words.turn.format(n=turn))}{words.title_colon}'
         f"{esc(_shorten(question, 40))}</div>"
         f'<div class="turn-heading">{heading}</div>{cards}'
     )
@@ -269,7 +270,7 @@ def sources_list(turns: Sequence[tuple[int, str, str]]) -> str:
         else:
             sections.append(
                 f'<details class="turn-sources older" data-turn="{number}">'
-                f"<summary>{esc(words.older_turn.format(n=number))}{words.export.colon}"
+                f"<summary>{esc(words.older_turn.format(n=number))}{words.title_colon}"
                 f"{esc(_shorten(question, 30))}</summary>{body}</details>"
             )
     return '<div class="sources-list">' + "".join(sections) + "</div>"
