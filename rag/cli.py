@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 
 from rag.errors import USER_FACING_ERRORS, PolicyQAError
@@ -121,6 +122,9 @@ def _one_line(text: object) -> str:
 
 
 def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MODULES) -> int:
+    # jieba imports pkg_resources, which newer setuptools warns about in two lines on stderr; the
+    # reader of a one-line error or of a clean run has no use for them.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     parser = build_parser(modules)
     try:
         args = parser.parse_args(argv)

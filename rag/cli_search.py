@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from rag.calibration import Calibration
     from rag.filters import Filters
     from rag.question_file import QuestionLine
     from rag.results import Answer, ClauseHit
@@ -202,16 +203,15 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     if not hits:
         print("No clause matches the question in the chosen documents.")
     for rank, hit in enumerate(hits, start=1):
-        print(f"{rank}. {hit.clause.citation}  ({_relevance(hit, args.question)})")
+        print(f"{rank}. {hit.clause.citation}  ({_relevance(hit, args.question, qa.calibration)})")
         print(textwrap.indent(hit.clause.text.strip(), "   "))
         print()
     return 0
 
 
-def _relevance(hit: ClauseHit, question: str) -> str:
+def _relevance(hit: ClauseHit, question: str, calibration: Calibration) -> str:
     """What a reader can make of a hit: the question named it, or how close its best sentence is in
-    meaning (cosine similarity), marked weak below the level an answer needs."""
-    from rag.answer import MIN_SIMILARITY
+    meaning (cosine similarity), marked weak below the calibrated level an answer needs."""
     from rag.questions import is_english
 
     if hit.exact:
@@ -219,8 +219,8 @@ def _relevance(hit: ClauseHit, question: str) -> str:
     if hit.similarity <= 0:
         return "keyword match"
     similarity = f"similarity {hit.similarity:.0%}"
-    threshold = MIN_SIMILARITY["en" if is_english(question) else "zh"]
-    return similarity if hit.similarity >= threshold else f"{similarity}, weak"
+    covered = calibration.covers(hit.similarity, "en" if is_english(question) else "zh")
+    return similarity if covered else f"{similarity}, weak"
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
