@@ -313,6 +313,6 @@ def test_chat_without_a_feedback_log_offers_no_thumbs(tmp_path):
     from rag.feedback import FeedbackLog
     from ui.app import build_app
 
-    qa = SimpleNamespace(corpus=load_corpus(PACKAGE_CORPUS_DIR))
+    qa = SimpleNamespace(corpus=load_corpus(PACKAGE_CORPUS_DIR), settings=Settings.from_env(env={}))
     assert _like_listeners(build_app(qa, FeedbackLog(tmp_path / "feedback.jsonl"))) == 1
     assert _like_listeners(build_app(qa, None)) == 0
