@@ -1,14 +1,17 @@
 """Export a sentence-transformers model's transformer to ONNX, then check that the export embeds
 like sentence-transformers itself, so that onnxruntime can stand in for torch at run time.
 
-The export goes where sentence-transformers' own ONNX backend looks (``onnx/model.onnx``), is
-written to a temporary name and renamed, and is removed again if it fails the check.
+The export holds the graph only: its weights are read from the folder's ``model.safetensors``
+(ONNX external data pointing at each tensor's bytes there), so the folder stores them once. It
+is written to a temporary name and renamed, and removed again if it fails the check.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,24 +22,32 @@ import numpy as np
 from index.errors import ModelError
 
 if TYPE_CHECKING:
-    from index.embedder import Embedder
+    from index.embedder import Embedder, SentenceTransformerEmbedder
     from index.models import ModelSpec
 
-ONNX_FILE = "onnx/model.onnx"
+ONNX_FILE = "model.onnx"
+"""Beside the weights: onnxruntime reads external data only from the model file's own folder."""
+WEIGHTS_FILE = "model.safetensors"
 OPSET = 17
 MIN_COSINE = 0.9999
 """The export must reproduce every check embedding at least this closely (cosine)."""
+CHECK_BATCH = 4
+"""The check runs the export on the short texts in batches of this size: the longest text of each
+batch unpadded, the others padded, so one pass covers both."""
+INPUTS = ("input_ids", "attention_mask")
+_PARAMETER_PREFIX = "transformer."
 
-CHECK_TEXTS = (
+SHORT_CHECK_TEXTS = (
     "高新区",
     "外籍人才工作许可年龄能放宽到多少岁？",
     "（五）支持高新区内企业开展外籍人才工作许可，年龄可放宽至65岁。",
     "河北省人民政府關於促進高新技術產業開發區高質量發展的實施意見",
     "How old can foreign talent be to get a work permit?",
     "冀政字〔2020〕52號 ＡＢＣ１２３ emoji 😀",
-    # Longer than any model's input limit, so truncation is checked too.
-    "完善高新区管理体制，推动高新区聚焦主责主业，强化创新驱动发展。" * 40,
 )
+OVERLONG_CHECK_TEXT = "完善高新区管理体制，推动高新区聚焦主责主业，强化创新驱动发展。" * 40
+"""Longer than any model's input limit, so truncation is checked too."""
+CHECK_TEXTS = (*SHORT_CHECK_TEXTS, OVERLONG_CHECK_TEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,7 @@ class OnnxExport:
     """What the model folder's manifest records of a verified export."""
 
     file: str  # relative to the model folder
+    weights: str  # the file its external data points into, relative to the model folder
     opset: int
     min_cosine: float
     checked_texts: int
@@ -52,76 +64,145 @@ class OnnxExport:
         return dataclasses.asdict(self)
 
 
-def export_onnx(spec: ModelSpec) -> OnnxExport:
-    """Write ``spec.path / ONNX_FILE`` from the model and verify it; ModelError if it cannot be
-    made or embeds differently. Needs torch, sentence-transformers and onnx."""
-    from index.embedder import SentenceTransformerEmbedder
+def export_onnx(reference: SentenceTransformerEmbedder) -> Path:
+    """Write ``ONNX_FILE`` into the folder of the loaded ``reference`` model, its weights pointing
+    into the folder's ``WEIGHTS_FILE``; ModelError if it cannot be made. Needs torch and onnx."""
+    folder = Path(reference.spec.path)
+    target = folder / ONNX_FILE
+    partial = folder / f".{ONNX_FILE}.{os.getpid()}.partial"
+    try:
+        _trace(reference.model, partial)
+        _point_weights_at(partial, folder / WEIGHTS_FILE)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def verify_onnx(reference: Embedder, spec: ModelSpec) -> OnnxExport:
+    """Check the export at ``spec.onnx_file`` against ``reference`` (sentence-transformers on the
+    same folder) on CHECK_TEXTS; the export is deleted and ModelError raised if it embeds
+    differently or cannot be loaded."""
     from index.onnx_embedder import OnnxEmbedder
 
-    reference = SentenceTransformerEmbedder(spec)
-    target = Path(spec.path) / ONNX_FILE
-    _write_export(reference.model, target)
+    if spec.onnx_file is None:
+        raise ValueError("verify_onnx needs a spec with its onnx_file")
     try:
-        # Batches of 4 so that the check covers padding as well as single texts.
-        candidate = OnnxEmbedder(dataclasses.replace(spec, onnx_file=target), batch_size=4)
-        min_cosine = agreement(reference, candidate, CHECK_TEXTS)
+        candidate = OnnxEmbedder(spec, batch_size=CHECK_BATCH)
+        # The over-long text alone: padding the short ones to its 512 tokens would cost more than the rest.
+        min_cosine = min(
+            lowest_cosine(reference.embed_documents(group), candidate.embed_documents(group))
+            for group in (list(SHORT_CHECK_TEXTS), [OVERLONG_CHECK_TEXT])
+        )
         if min_cosine < MIN_COSINE:
             raise ModelError(
                 f"the ONNX export of {spec.model_id} embeds differently from sentence-transformers "
                 f"(cosine {min_cosine:.6f} < {MIN_COSINE})"
             )
     except BaseException:
-        target.unlink(missing_ok=True)
+        Path(spec.onnx_file).unlink(missing_ok=True)
         raise
-    return OnnxExport(ONNX_FILE, OPSET, round(min_cosine, 7), len(CHECK_TEXTS))
+    relative = Path(spec.onnx_file).relative_to(spec.path).as_posix()
+    return OnnxExport(relative, WEIGHTS_FILE, OPSET, round(min_cosine, 7), len(CHECK_TEXTS))
 
 
 def agreement(reference: Embedder, candidate: Embedder, texts: tuple[str, ...] | list[str]) -> float:
     """The lowest cosine between the two embedders' vectors for ``texts``, as queries and as
-    passages, embedded all at once (in the candidate's batches) and one at a time."""
+    passages, embedded all at once (in the candidate's batches) and, when the candidate batches
+    several texts, one at a time too. Thorough, for tests; the build's check is verify_onnx."""
+    texts = list(texts)
     lowest = 1.0
     for embed in ("embed_queries", "embed_documents"):
-        expected = getattr(reference, embed)(list(texts))
-        batched = getattr(candidate, embed)(list(texts))
-        single = np.vstack([getattr(candidate, embed)([text]) for text in texts])
-        for vectors in (batched, single):
-            cosines = np.sum(_unit(expected) * _unit(vectors), axis=1)
-            lowest = min(lowest, float(cosines.min()))
+        expected = getattr(reference, embed)(texts)
+        runs = [getattr(candidate, embed)(texts)]
+        if getattr(candidate, "batch_size", 1) > 1:
+            runs.append(np.vstack([getattr(candidate, embed)([text]) for text in texts]))
+        lowest = min(lowest, *(lowest_cosine(expected, vectors) for vectors in runs))
     return lowest
+
+
+def lowest_cosine(expected: np.ndarray, actual: np.ndarray) -> float:
+    return float(np.sum(_unit(expected) * _unit(actual), axis=1).min())
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def _write_export(model: Any, target: Path) -> None:
-    """Trace the transformer on a padded batch of two, with batch and sequence axes dynamic."""
+def _trace(model: Any, path: Path) -> None:
+    """Trace the transformer on a padded batch of two, batch and sequence axes dynamic. Parameters
+    stay graph inputs under their own names (no weights written, no transposed copies folded in);
+    _point_weights_at turns them into initializers."""
     import torch
 
     transformer = model[0].auto_model.eval()
     sample = model.tokenizer(["高新区", "支持高新区内企业开展外籍人才工作许可"], padding=True, return_tensors="pt")
-    inputs = tuple(sample[name] for name in ("input_ids", "attention_mask"))
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    axes = {"batch": 0, "tokens": 1}
+    dynamic = {name: {i: axis for axis, i in axes.items()} for name in (*INPUTS, "token_embeddings")}
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer and deprecation notes meant for model authors
             torch.onnx.export(
                 _hidden_states_module(transformer),
-                inputs,
-                str(partial),
-                input_names=["input_ids", "attention_mask"],
+                tuple(sample[name] for name in INPUTS),
+                str(path),
+                input_names=list(INPUTS),
                 output_names=["token_embeddings"],
-                dynamic_axes={**axes, "token_embeddings": {0: "batch", 1: "tokens"}},
+                dynamic_axes=dynamic,
                 opset_version=OPSET,
-                dynamo=False,  # the TorchScript exporter: one self-contained file, a few seconds
+                export_params=False,
+                do_constant_folding=False,  # folding would bake transposed copies of the weights in
+                dynamo=False,  # the TorchScript exporter: a few seconds, no extra dependencies
             )
-        os.replace(partial, target)
     except Exception as exc:  # torch.onnx raises many kinds; all mean "no export"
         raise ModelError(f"cannot export the embedding model to ONNX: {type(exc).__name__}: {exc}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
+
+
+def _point_weights_at(path: Path, weights: Path) -> None:
+    """Make every parameter input of the graph at ``path`` an initializer whose data is the same
+    tensor's bytes in the safetensors file ``weights`` (which must sit in the same folder)."""
+    import onnx
+
+    tensors, data_start = _safetensors_index(weights)
+    model = onnx.load(str(path), load_external_data=False)
+    graph = model.graph
+    kept = []
+    for value in graph.input:
+        if value.name in INPUTS:
+            kept.append(value)
+            continue
+        key = value.name.removeprefix(_PARAMETER_PREFIX)
+        entry = tensors.get(key)
+        if entry is None:
+            raise ModelError(f"the ONNX export needs the weight {key!r}, which {weights.name} does not hold")
+        shape = [d.dim_value for d in value.type.tensor_type.shape.dim]
+        if entry["dtype"] != "F32" or entry["shape"] != shape:
+            raise ModelError(
+                f"weight {key!r} is {entry['dtype']} {entry['shape']} in {weights.name}, the ONNX export "
+                f"expects F32 {shape}"
+            )
+        start, end = entry["data_offsets"]
+        tensor = onnx.TensorProto(name=value.name, data_type=onnx.TensorProto.FLOAT, dims=shape,
+                                  data_location=onnx.TensorProto.EXTERNAL)
+        for field, text in (("location", weights.name), ("offset", data_start + start), ("length", end - start)):
+            tensor.external_data.add(key=field, value=str(text))
+        graph.initializer.append(tensor)
+    del graph.input[:]
+    graph.input.extend(kept)
+    onnx.save(model, str(path))
+
+
+def _safetensors_index(path: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """(name -> {dtype, shape, data_offsets}, where the data starts) from a safetensors header:
+    an 8-byte little-endian length, that much JSON, then the tensors' bytes."""
+    try:
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = json.loads(handle.read(length))
+    except (OSError, ValueError, struct.error) as exc:
+        raise ModelError(f"cannot read the tensor index of {path}: {exc}") from exc
+    header.pop("__metadata__", None)
+    return header, 8 + length
 
 
 def _hidden_states_module(transformer: Any) -> Any:
@@ -138,4 +219,3 @@ def _hidden_states_module(transformer: Any) -> Any:
             return self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     return HiddenStates()
-

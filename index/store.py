@@ -312,10 +312,12 @@ def build_index(
         ids, texts = check_items(items)
         cache = None if force else _previous_cache(root)
         vectors, cache = embed_with_cache(texts, embedder, cache, batch_size=batch_size, progress=progress)
-        index = HybridIndex.build(
-            items, embedder, config, vectors=vectors, dense_kind=dense_kind, fusion=fusion,
-            tokenizer_cache_dir=tokenizer_cache_dir, keyword_texts=keyword_texts,
-        )
+        shown = progress or (lambda iterable, **_: iterable)
+        for _ in shown([None], total=1, desc=f"Indexing {len(ids)} texts (keywords, vectors)"):
+            index = HybridIndex.build(
+                items, embedder, config, vectors=vectors, dense_kind=dense_kind, fusion=fusion,
+                tokenizer_cache_dir=tokenizer_cache_dir, keyword_texts=keyword_texts,
+            )
 
         build_id = _new_build_id()
         staging = root / VERSIONS_DIR / f"{BUILDING_PREFIX}{build_id}"

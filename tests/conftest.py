@@ -1,5 +1,6 @@
 """Shared fixtures: one data folder (embedding model and index) built once per test session, the
 PolicyQA service opened on it, the dev question set, and a runner for the `policy-rag` command.
+Tests that need a data folder of their own link the session's model into it (data_dir_with_model).
 
 Set POLICYQA_TEST_DATA_DIR to keep the built model and index between runs.
 """
@@ -7,6 +8,7 @@ Set POLICYQA_TEST_DATA_DIR to keep the built model and index between runs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -35,16 +37,50 @@ LAWS_TARBALL = SCALE_DIR / "laws-md.tar.xz"
 
 
 @pytest.fixture(scope="session")
-def qa(tmp_path_factory):
+def session_data_dir(tmp_path_factory) -> Path:
+    """The session's data folder: $POLICYQA_TEST_DATA_DIR (kept between runs) or a tmp folder."""
+    folder = os.environ.get("POLICYQA_TEST_DATA_DIR")
+    return Path(folder) if folder else tmp_path_factory.mktemp("policyqa-data")
+
+
+@pytest.fixture(scope="session")
+def default_models_dir(session_data_dir) -> Path:
+    """models/ of the session's data folder, holding the default model, built once per session.
+    Every test that needs the real model uses this one (linked or copied into its own folder
+    where it needs one); none builds its own."""
+    from index.default_model import build_default_model
+
+    models_dir = session_data_dir / "models"
+    build_default_model(models_dir)
+    return models_dir
+
+
+@pytest.fixture
+def data_dir_with_model(default_models_dir, tmp_path) -> Path:
+    """An empty data folder of this test's own whose models/ holds the session's model as hard
+    links: free to build an index in, never to change model files in place."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(default_models_dir, data_dir / "models", copy_function=_link_or_copy)
+    return data_dir
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="session")
+def qa(default_models_dir):
     """PolicyQA over the bundled corpus with the default offline model; the first use in a session
-    builds the model and index (about a minute), every later test reuses them."""
+    builds the index (and the model, if no test has yet), every later test reuses them."""
     from rag.service import PolicyQA
     from rag.settings import Settings
 
-    folder = os.environ.get("POLICYQA_TEST_DATA_DIR")
-    data_dir = Path(folder) if folder else tmp_path_factory.mktemp("policyqa-data")
-    # A kept folder's index is brought up to date (only new text embedded) when the corpus changed.
-    return PolicyQA.open(Settings.from_env(data_dir=data_dir), repair=bool(folder))
+    # A kept folder's (POLICYQA_TEST_DATA_DIR) index is brought up to date when the corpus changed.
+    kept = bool(os.environ.get("POLICYQA_TEST_DATA_DIR"))
+    return PolicyQA.open(Settings.from_env(data_dir=default_models_dir.parent), repair=kept)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from index.default_model import MODEL_ID as DEFAULT_MODEL_ID
+from index.default_model import verified_onnx_file
 
 pytestmark = pytest.mark.slow
 
@@ -260,7 +261,7 @@ def test_rebuild_killed_while_writing_leaves_the_previous_index_answering(data_d
 # --- a damaged model -----------------------------------------------------------------------------
 
 def test_damaged_onnx_export_is_reported_and_model_build_rebuild_repairs_it(data_dir, search, cli, baseline):
-    export = next((data_dir / "models").iterdir()) / "onnx" / "model.onnx"
+    export = verified_onnx_file(next((data_dir / "models").iterdir()))
     damaged = export.with_name("damaged.onnx")
     content = bytearray(export.read_bytes())  # a new file: the session's model is hard-linked here
     content[:64] = bytes(64)  # same size, so only loading can tell

@@ -306,7 +306,7 @@ def test_progress_is_reported_per_batch(tmp_path, build):
         yield from iterable
 
     build(tmp_path, progress=progress, batch_size=3)
-    assert seen == [(3, f"Embedding {len(ITEMS)} texts")]
+    assert seen == [(3, f"Embedding {len(ITEMS)} texts"), (1, f"Indexing {len(ITEMS)} texts (keywords, vectors)")]
 
 
 # Crash safety.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -28,7 +29,7 @@ def add_serve_parser(
     )
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for the local network)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--concurrency", type=int, metavar="N",
                         help="questions answered at once (default 2, measured best on 2 cores; more with more cores)")
     parser.add_argument("--max-queue", type=int, metavar="N",
@@ -41,6 +42,12 @@ def add_serve_parser(
 
 
 def run_serve(args: argparse.Namespace, settings) -> int:
+    # Before the model and index load (most of a minute on first start), not after it.
+    problem = port_problem(args.host, args.port)
+    if problem:
+        print(f"error: cannot listen on {args.host}:{args.port} ({problem}); choose another with --port",
+              file=sys.stderr)
+        return 1
     # Gradio reads these when it is imported: no usage statistics or version checks leave the machine.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     # Gradio's monitoring summary (monitoring is off here) would rebuild a pandas table of up to
@@ -75,3 +82,25 @@ def run_serve(args: argparse.Namespace, settings) -> int:
     print(f"The chat is running on http://{args.host}:{demo.server_port} (Ctrl+C stops it{hint})", file=sys.stderr)
     demo.block_thread()
     return 0
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the chat could not listen on ``host:port`` (already in use, no such address), found by
+    binding it for a moment; None if it can."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server does
+            probe.bind(address)
+    except (OSError, OverflowError) as error:
+        return getattr(error, "strerror", None) or str(error)
+    return None
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
