@@ -159,7 +159,8 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
                       args.timeout, args.session_questions) for i in range(args.clients)]
     pids = served.worker_pids if served else []
     if args.warmup:
-        warm_up(url)
+        for worker_url in (served.worker_urls if served else [url]):
+            warm_up(worker_url)
     with ThreadPoolExecutor(max_workers=args.clients) as pool_exec:
         connected = list(pool_exec.map(lambda r: _try(r.connect), runs))
     failed_connects = [c for c in connected if c]
@@ -167,6 +168,7 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
     start_cpu = [serving.cpu_seconds(pid) for pid in pids]
     own_cpu = resource.getrusage(resource.RUSAGE_SELF)
     peak_rss = list(start_rss)
+    timeline: list[tuple[float, float]] = []  # (seconds, total RSS of the workers), once a minute
     stop_sampling = threading.Event()
 
     def sample() -> None:
@@ -175,12 +177,15 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
                 value = serving.rss_mib(pid)
                 if value is not None and (peak_rss[i] is None or value > peak_rss[i]):
                     peak_rss[i] = value
+            elapsed = time.monotonic() - began
+            if pids and elapsed >= 60 * (len(timeline) + 1):
+                timeline.append((elapsed, sum(serving.rss_mib(pid) or 0 for pid in pids)))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     ready = [r for r in runs if r.client]
     gate = threading.Barrier(max(1, len(ready)))
     began = time.monotonic()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     deadline = began + args.duration if args.duration else None
 
     def client_loop(client: ClientRun) -> list[Result]:
@@ -208,14 +213,16 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
         "failed_connects": failed_connects,
         "connect_seconds": [s for r in runs for s in r.connect_seconds],
         "rss": list(zip(start_rss, end_rss, peak_rss, strict=True)),
+        "timeline": timeline,
         "server_cpu": sum((e or 0) - (s or 0) for s, e in zip(start_cpu, end_cpu, strict=True)),
         "client_cpu": (own.ru_utime + own.ru_stime) - (own_cpu.ru_utime + own_cpu.ru_stime),
     }
 
 
 def warm_up(url: str) -> None:
-    """The app's example questions once, not measured: a server that has just started loads its
-    English dictionary and fills its caches on the first questions, as any long-running one has."""
+    """The app's example questions once, not measured, on each worker directly: a server that has
+    just started loads its English dictionary and fills its caches on its first questions, as any
+    long-running one already has."""
     from ui.app import EXAMPLES
 
     client = ClientRun(url, [], timeout=120, per_session=len(EXAMPLES))
@@ -267,6 +274,8 @@ def report(measured: dict, args: argparse.Namespace, where: str, questions: int,
               f"per answer), this benchmark's clients {measured['client_cpu']:.1f} s")
     for i, (start, end, peak) in enumerate(measured["rss"]):
         print(f"server worker {i + 1} RSS (MiB): {start:.0f} at start, {end:.0f} at end, {peak:.0f} peak")
+    if measured["timeline"]:
+        print("server RSS by minute (MiB): " + ", ".join(f"{s / 60:.0f} min {m:.0f}" for s, m in measured["timeline"]))
     problems = [r for r in results if r.outcome in ("error", "timeout", "uncited")]
     for failure in measured["failed_connects"][:5]:
         print(f"  connect failed: {failure}")
@@ -292,7 +301,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="serve processes; more than 1 puts nginx in front")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra argument for `policy-rag serve`")
     parser.add_argument("--url", help="use this running server instead of starting one")
-    parser.add_argument("--eval", type=Path, nargs="+", default=sorted((REPO / "eval").glob("*.jsonl")))
+    parser.add_argument("--eval", type=Path, nargs="+",
+                        default=sorted([*(REPO / "eval").glob("heldout*.jsonl"), *(REPO / "eval").glob("fresh*.jsonl")]),
+                        help="question files (default: the held-out sets about the bundled documents, "
+                        "eval/heldout*.jsonl and eval/fresh*.jsonl; eval/regions* need other regions' documents)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="measure from the first question (by default the app's example questions go first, unmeasured)")
