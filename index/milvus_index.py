@@ -114,18 +114,22 @@ def read_ids(client: Any, name: str) -> tuple[str, ...]:
 
 
 def read_columns(client: Any, name: str, fields: Sequence[str]) -> tuple[np.ndarray, dict[str, list[Any]]]:
-    """Every row's position and the given fields, in the order Milvus returns them."""
+    """Every row's position and the given fields, read in pages of positions."""
+    count = int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
     positions: list[int] = []
     columns: dict[str, list[Any]] = {field: [] for field in fields}
-    iterator = client.query_iterator(name, batch_size=MAX_TOPK // 4, filter=f"{PK} >= 0", output_fields=[PK, *fields])
-    try:
-        while rows := iterator.next():
-            for row in rows:
-                positions.append(int(row[PK]))
-                for field in fields:
-                    columns[field].append(row[field])
-    finally:
-        iterator.close()
+    start, seen = 0, 0
+    while seen < count:
+        rows = client.query(name, filter=f"{PK} >= {start} and {PK} < {start + MAX_TOPK}",
+                            output_fields=[PK, *fields], limit=MAX_TOPK)
+        for row in rows:
+            positions.append(int(row[PK]))
+            for field in fields:
+                columns[field].append(row[field])
+        seen += len(rows)
+        start += MAX_TOPK
+        if start > 4 * count + MAX_TOPK:  # positions far past the row count: not a collection of ours
+            break
     return np.asarray(positions, dtype=np.int64), columns
 
 
@@ -154,15 +158,8 @@ class MilvusDense:
         k = min(k, len(self.ids), MAX_TOPK)
         if k <= 0 or queries.shape[0] == 0:
             return [[] for _ in range(queries.shape[0])]
-        limit = min(len(self.ids), MAX_TOPK)
-        # Milvus keeps an arbitrary subset of the items tied at the k-th score: fetch deeper until the
-        # whole tie is in, so ties go by position (as with FAISS) whatever k is.
-        fetch = min(k + 1, limit)
-        while True:
-            rows = [_ranked(row, self.ids, 1.0) for row in self._search(queries, fetch)]
-            if fetch == limit or not any(len(row) == fetch and row[-1].score >= row[k - 1].score for row in rows):
-                return [row[:k] for row in rows]
-            fetch = min(2 * fetch, limit)
+        return _top(lambda limit: [_ranked(row, self.ids, 1.0) for row in self._search(queries, limit)],
+                    k, min(len(self.ids), MAX_TOPK))
 
     def _search(self, queries: np.ndarray, limit: int) -> list[Any]:
         params: dict[str, Any] = {"metric_type": "IP"}
@@ -211,7 +208,8 @@ class MilvusSparse:
         text = self.query_text(query)
         if not text or k <= 0:
             return []
-        return _ranked(self._search([text], min(k, len(self.ids), MAX_TOPK))[0], self.ids, self._scale)
+        limit = min(len(self.ids), MAX_TOPK)
+        return _top(lambda fetch: [_ranked(self._search([text], fetch)[0], self.ids, self._scale)], min(k, limit), limit)[0]
 
     def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         return [self.search(query, k) for query in queries]
@@ -233,6 +231,18 @@ class MilvusSparse:
         if not token.strip() or any(ch.isspace() for ch in token.strip()):
             return 0
         return len(self._search([token.strip()], min(len(self.ids), MAX_TOPK))[0])
+
+
+def _top(search: Callable[[int], list[list[Hit]]], k: int, limit: int) -> list[list[Hit]]:
+    """The k best hits of each query, ties by position. Milvus keeps an arbitrary subset of the items
+    tied at the k-th score, so fetch deeper (up to limit) until the whole tie is in, as index/dense.py
+    does with FAISS."""
+    fetch = min(k + 1, limit)
+    while True:
+        rows = search(fetch)
+        if fetch >= limit or not any(len(row) == fetch and row[-1].score >= row[k - 1].score for row in rows):
+            return [row[:k] for row in rows]
+        fetch = min(2 * fetch, limit)
 
 
 def _ranked(row: Any, ids: tuple[str, ...], scale: float) -> list[Hit]:

@@ -20,10 +20,13 @@ import json
 import logging
 import re
 import secrets
+import sys
 import threading
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +165,8 @@ def connect(target: MilvusTarget) -> tuple[Any, Callable[[], None]]:
     uri = target.uri if target.is_server else str(Path(target.uri).expanduser().absolute())
     if not target.is_server and not Path(uri).parent.is_dir():
         raise IndexStateError(f"the folder of the Milvus Lite file {uri} does not exist; create it or check --milvus-uri.")
+    if not target.is_server:
+        import_milvus_lite()
     with _lite_lock:
         try:
             client = MilvusClient(uri=uri, timeout=30)
@@ -185,6 +190,33 @@ def connect(target: MilvusTarget) -> tuple[Any, Callable[[], None]]:
                 server_manager_instance.release_server(uri)
 
     return client, close
+
+
+def import_milvus_lite() -> None:
+    """Import Milvus Lite 2.5, which reads its own version with pkg_resources at import. setuptools 81
+    and later no longer ship that module (and with an older setuptools, jieba warns on every start),
+    so a stand-in answering just that question is lent for the import and taken back at once."""
+    if "milvus_lite.server_manager" in sys.modules:
+        return
+    try:
+        import milvus_lite.server_manager  # noqa: F401
+        return
+    except ModuleNotFoundError as error:
+        if error.name != "pkg_resources":
+            raise IndexStateError(
+                f"a Milvus Lite file needs milvus-lite ({error}); install it with `pip install -e .[scale]`."
+            ) from None
+    stand_in = types.ModuleType("pkg_resources")
+    stand_in.DistributionNotFound = metadata.PackageNotFoundError  # type: ignore[attr-defined]
+    stand_in.get_distribution = lambda name: types.SimpleNamespace(version=metadata.version(name))  # type: ignore[attr-defined]
+    sys.modules["pkg_resources"] = stand_in
+    try:
+        for name in [n for n in sys.modules if n == "milvus_lite" or n.startswith("milvus_lite.")]:
+            del sys.modules[name]
+        import milvus_lite.server_manager  # noqa: F401, F811
+    finally:
+        if sys.modules.get("pkg_resources") is stand_in:
+            del sys.modules["pkg_resources"]
 
 
 def _short(error: BaseException) -> str:
@@ -211,10 +243,16 @@ def _current(client: Any, target: MilvusTarget) -> str | None:
 
 def _switch(client: Any, target: MilvusTarget, collection: str) -> None:
     if target.is_server:
-        if _current(client, target) is None:
-            client.create_alias(collection, target.name)
-        else:
-            client.alter_alias(collection, target.name)
+        try:
+            if _current(client, target) is None:
+                client.create_alias(collection, target.name)
+            else:
+                client.alter_alias(collection, target.name)
+        except Exception as error:
+            raise IndexStateError(
+                f"Milvus at {target.uri} cannot point the alias {target.name} at the new version ({_short(error)}); "
+                "use a Milvus server or cluster (2.x) for an http URL, or a .db file for Milvus Lite."
+            ) from error
         return
     target.pointer.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target.pointer, collection + "\n")
@@ -253,9 +291,7 @@ def _libraries(client: Any, target: MilvusTarget) -> dict[str, str]:
         except Exception:
             pass
     else:
-        from importlib.metadata import version
-
-        versions["milvus-lite"] = version("milvus-lite")
+        versions["milvus-lite"] = metadata.version("milvus-lite")
     return versions
 
 
@@ -477,6 +513,30 @@ def remove_milvus_leftovers(target: MilvusTarget) -> bool:
         close()
 
 
+def has_milvus_index(target: MilvusTarget) -> bool:
+    """Whether target names a version in use (built at least once)."""
+    client, close = connect(target)
+    try:
+        return _current(client, target) is not None
+    finally:
+        close()
+
+
+def folder_embeddings(root: str | Path) -> EmbeddingCache | None:
+    """The vectors saved with the FAISS index in use at root (index/store.py), when intact: a first
+    Milvus build reuses them instead of embedding everything again."""
+    from index.embedding_cache import FILE_NAMES
+    from index.manifest import Manifest
+    from index.store import CURRENT_NAME, VERSIONS_DIR
+
+    try:
+        folder = Path(root) / VERSIONS_DIR / (Path(root) / CURRENT_NAME).read_text(encoding="utf-8").strip()
+        Manifest.read(folder).verify_files(folder, list(FILE_NAMES))
+        return EmbeddingCache.load(folder)
+    except (IndexStateError, OSError, ValueError):
+        return None
+
+
 def read_milvus_manifest(target: MilvusTarget) -> MilvusManifest:
     """The manifest of the version in use (for status displays); IndexStateError when there is none."""
     client, close = connect(target)
@@ -494,6 +554,8 @@ __all__ = [
     "MilvusTarget",
     "build_milvus_index",
     "collection_name",
+    "folder_embeddings",
+    "has_milvus_index",
     "is_milvus_current",
     "load_milvus_index",
     "read_milvus_manifest",

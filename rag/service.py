@@ -53,14 +53,16 @@ class PolicyQA:
 
     @classmethod
     def open(
-        cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False
+        cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False,
+        ray: str | None = None,
     ) -> PolicyQA:
         """Load the corpus, the embedding model and the index, building them on first use.
 
         An index that is damaged, stale or made with another model is reported (IndexStateError),
-        not silently rebuilt, unless `repair`; `rebuild` re-embeds everything.
+        not silently rebuilt, unless `repair`; `rebuild` re-embeds everything. `ray` ("auto" or a
+        cluster address) embeds the passages a build needs on Ray Data workers.
         """
-        from rag.embedding import load_embedder
+        from rag.embedding import load_embedder, ray_embedder
 
         corpus = load_corpus(settings.corpus_dir)
         embedder = load_embedder(settings, progress)
@@ -73,6 +75,8 @@ class PolicyQA:
             rebuild=rebuild,
             progress=progress,
             dense_kind=settings.dense_index,
+            milvus_uri=settings.milvus_uri,
+            **(ray_embedder(settings, embedder, ray) if ray else {}),
         )
         def english() -> EnglishToChinese:
             return EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +44,20 @@ class Settings:
     dense_index: str = "flat"
     """"flat" (exact inner product, the default) or "hnsw" (approximate, for corpora far larger than this)."""
     llm: LLMSettings = field(default_factory=LLMSettings)
+    milvus_uri: str | None = None
+    """The index in Milvus instead of the data folder: a path ending in .db runs Milvus Lite, an
+    http(s) URL reaches a Milvus server or cluster (pip install -e .[scale])."""
 
     def __post_init__(self) -> None:
         if self.dense_index not in DENSE_INDEX_KINDS:
             raise PolicyQAError(
                 f"dense index {self.dense_index!r} must be one of {', '.join(DENSE_INDEX_KINDS)}; "
                 "check --dense-index or POLICYQA_DENSE_INDEX"
+            )
+        if self.milvus_uri is not None and not re.match(r"^(https?|tcp|grpc)://|^unix:|.*\.db$", self.milvus_uri):
+            raise PolicyQAError(
+                f"Milvus URI {self.milvus_uri!r} must be a Milvus Lite file ending in .db or a server URL "
+                "(http://host:19530); check --milvus-uri or POLICYQA_MILVUS_URI"
             )
 
     @property
@@ -76,6 +85,8 @@ class Settings:
             values["model"] = env["POLICYQA_MODEL"]
         if env.get("POLICYQA_DENSE_INDEX"):
             values["dense_index"] = env["POLICYQA_DENSE_INDEX"]
+        if env.get("POLICYQA_MILVUS_URI"):
+            values["milvus_uri"] = env["POLICYQA_MILVUS_URI"]
         values["llm"] = LLMSettings(
             base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
             model=env.get("POLICYQA_LLM_MODEL") or None,
