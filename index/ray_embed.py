@@ -109,7 +109,7 @@ class RayEmbedder:
         dataset = ray.data.from_items([{"position": i, "text": text} for i, text in enumerate(texts)])
         embedded = dataset.map_batches(
             _EmbedBatch, fn_constructor_kwargs={"factory": self._factory}, batch_size=self.batch_size,
-            concurrency=workers, num_cpus=1, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, batch_format="numpy",
         )
         out = np.full((len(texts), self.dimension), np.nan, dtype=np.float32)
         for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
