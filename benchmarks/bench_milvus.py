@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_retrieval import machine, percentile  # noqa: E402
+from bench_retrieval import machine, percentile
 
 GOLD = {
     "dev": REPO.parent / "shared" / "eval" / "dev.jsonl",
@@ -84,7 +84,6 @@ def main() -> None:
     from rag.settings import Settings
 
     print(f"machine: {machine()} (measured under load: other jobs share the cores)")
-    import milvus_lite  # noqa: F401  (version only)
     from importlib.metadata import version
 
     print(f"pymilvus {version('pymilvus')}, milvus-lite {version('milvus-lite')}")

@@ -246,7 +246,7 @@ def _top(search: Callable[[int], list[list[Hit]]], k: int, limit: int) -> list[l
 
 
 def _ranked(row: Any, ids: tuple[str, ...], scale: float) -> list[Hit]:
-    pairs = sorted(((-float(hit["distance"]), int(hit["id"])) for hit in row))
+    pairs = sorted((-float(hit["distance"]), int(hit["id"])) for hit in row)
     return [Hit(ids[position], -negative * scale) for negative, position in pairs]
 
 

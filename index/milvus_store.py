@@ -1,8 +1,7 @@
 """An index kept in Milvus: one collection per version, switched atomically, with a manifest.
 
-A target is a Milvus URI and an index name. A file path ending in .db runs Milvus Lite in this process
-(one process may hold the file at a time); an http(s), tcp, grpc or unix URI reaches a Milvus server
-or cluster, shared by any number of processes and machines.
+Where it lives (a Milvus Lite file or a server URL, and the index's name) is a MilvusTarget
+(index/milvus_target.py).
 
     <name>__v<build-id>          one collection per version, its manifest (JSON) as its description
     alias <name>                 on a server: the version in use, switched by alter_alias
@@ -16,13 +15,10 @@ it) and drops older ones and those of killed builds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import re
 import secrets
-import sys
-import threading
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -32,9 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.atomic import atomic_write_text
 from index.dense import DenseIndex, as_vectors
-from index.embedding_cache import EmbeddingCache, Progress, embed_with_cache, embedding_key
+from index.embedding_cache import (
+    EmbeddingCache,
+    Progress,
+    embed_with_cache,
+    embedding_key,
+)
 from index.errors import IndexStateError
 from index.hybrid import FusionConfig, check_items
 from index.manifest import REBUILD, utc_now
@@ -50,6 +50,17 @@ from index.milvus_index import (
     read_columns,
     read_ids,
 )
+from index.milvus_target import (
+    VERSION_MARK,
+    MilvusTarget,
+    collection_name,
+    connect,
+    current_version,
+    drop_versions,
+    milvus_errors,
+    short_error,
+    switch_version,
+)
 from index.tokenize import JiebaTokenizer, TokenizerConfig
 
 if TYPE_CHECKING:
@@ -59,46 +70,8 @@ FORMAT = "policyqa-milvus-index"
 FORMAT_VERSION = 1
 BM25_K1, BM25_B = 1.5, 0.75
 """The same BM25 parameters as index/sparse.py, so both engines rank alike."""
-SERVER_SCHEMES = ("http://", "https://", "tcp://", "grpc://", "unix:")
-VERSION_MARK = "__v"
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,180}$")
 
 logger = logging.getLogger(__name__)
-
-
-def collection_name(text: str) -> str:
-    """A valid Milvus name made from any text: letters, digits and underscores, starting with a letter."""
-    name = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
-    return f"policyqa_{name}"[:120] if name else "policyqa"
-
-
-@dataclass(frozen=True, slots=True)
-class MilvusTarget:
-    """Where an index lives in Milvus: the URI, and the index's name there."""
-
-    uri: str
-    name: str
-
-    def __post_init__(self) -> None:
-        if not self.is_server and not self.uri.endswith(".db"):
-            raise IndexStateError(
-                f"the Milvus URI {self.uri!r} is neither a Milvus Lite file (a path ending in .db) nor a server "
-                "URL (http://host:19530); check --milvus-uri or POLICYQA_MILVUS_URI."
-            )
-        if not _NAME.match(self.name):
-            raise ValueError(f"{self.name!r} is not a valid Milvus collection name; use collection_name().")
-
-    @property
-    def is_server(self) -> bool:
-        return self.uri.startswith(SERVER_SCHEMES)
-
-    @property
-    def where(self) -> str:
-        return f"{self.name} in Milvus at {self.uri}"
-
-    @property
-    def pointer(self) -> Path:
-        return Path(f"{Path(self.uri).expanduser().absolute()}.pointers") / self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,134 +122,11 @@ class MilvusManifest:
         return manifest
 
 
-# Milvus Lite runs one server per database file per process; connections share it, the last closes it.
-_lite_users: dict[str, int] = {}
-_lite_lock = threading.Lock()
-
-
-def connect(target: MilvusTarget) -> tuple[Any, Callable[[], None]]:
-    """A MilvusClient for the target and the function that lets it go; IndexStateError when unreachable."""
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise IndexStateError(
-            "--milvus-uri needs pymilvus and Milvus Lite; install them with `pip install -e .[scale]`."
-        ) from None
-    uri = target.uri if target.is_server else str(Path(target.uri).expanduser().absolute())
-    if not target.is_server and not Path(uri).parent.is_dir():
-        raise IndexStateError(f"the folder of the Milvus Lite file {uri} does not exist; create it or check --milvus-uri.")
-    if not target.is_server:
-        import_milvus_lite()
-    with _lite_lock:
-        try:
-            client = MilvusClient(uri=uri, timeout=30)
-        except Exception as error:  # pymilvus raises several unexported types
-            hint = (" Milvus Lite serves one process at a time: is another policy-rag using this file? "
-                    "Use a Milvus server for several." if not target.is_server else "")
-            raise IndexStateError(f"cannot open Milvus at {target.uri} ({_short(error)}).{hint}") from error
-        if not target.is_server:
-            _lite_users[uri] = _lite_users.get(uri, 0) + 1
-
-    def close() -> None:
-        client.close()
-        if target.is_server:
-            return
-        with _lite_lock:
-            _lite_users[uri] -= 1
-            if _lite_users[uri] == 0:
-                del _lite_users[uri]
-                from milvus_lite.server_manager import server_manager_instance
-
-                server_manager_instance.release_server(uri)
-
-    return client, close
-
-
-def import_milvus_lite() -> None:
-    """Import Milvus Lite 2.5, which reads its own version with pkg_resources at import. setuptools 81
-    and later no longer ship that module (and with an older setuptools, jieba warns on every start),
-    so a stand-in answering just that question is lent for the import and taken back at once."""
-    if "milvus_lite.server_manager" in sys.modules:
-        return
-    try:
-        import milvus_lite.server_manager  # noqa: F401
-        return
-    except ModuleNotFoundError as error:
-        if error.name != "pkg_resources":
-            raise IndexStateError(
-                f"a Milvus Lite file needs milvus-lite ({error}); install it with `pip install -e .[scale]`."
-            ) from None
-    stand_in = types.ModuleType("pkg_resources")
-    stand_in.DistributionNotFound = metadata.PackageNotFoundError  # type: ignore[attr-defined]
-    stand_in.get_distribution = lambda name: types.SimpleNamespace(version=metadata.version(name))  # type: ignore[attr-defined]
-    sys.modules["pkg_resources"] = stand_in
-    try:
-        for name in [n for n in sys.modules if n == "milvus_lite" or n.startswith("milvus_lite.")]:
-            del sys.modules[name]
-        import milvus_lite.server_manager  # noqa: F401, F811
-    finally:
-        if sys.modules.get("pkg_resources") is stand_in:
-            del sys.modules["pkg_resources"]
-
-
-def _short(error: BaseException) -> str:
-    return " ".join(str(getattr(error, "message", None) or error).split())[:300]
-
-
-def _current(client: Any, target: MilvusTarget) -> str | None:
-    """The version collection in use, or None when there is none yet."""
-    if target.is_server:
-        try:
-            return str(client.describe_alias(target.name)["collection_name"])
-        except Exception:  # no such alias
-            return None
-    try:
-        name = target.pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as error:
-        raise IndexStateError(f"the index pointer {target.pointer} is unreadable ({error}); {REBUILD}.") from error
-    if not _NAME.match(name):
-        raise IndexStateError(f"the index pointer {target.pointer} is damaged ({name[:40]!r}); {REBUILD}.")
-    return name
-
-
-def _switch(client: Any, target: MilvusTarget, collection: str) -> None:
-    if target.is_server:
-        try:
-            if _current(client, target) is None:
-                client.create_alias(collection, target.name)
-            else:
-                client.alter_alias(collection, target.name)
-        except Exception as error:
-            raise IndexStateError(
-                f"Milvus at {target.uri} cannot point the alias {target.name} at the new version ({_short(error)}); "
-                "use a Milvus server or cluster (2.x) for an http URL, or a .db file for Milvus Lite."
-            ) from error
-        return
-    target.pointer.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target.pointer, collection + "\n")
-
-
-def _versions(client: Any, target: MilvusTarget) -> list[str]:
-    prefix = target.name + VERSION_MARK
-    return [name for name in client.list_collections() if name.startswith(prefix)]
-
-
-def _drop_versions(client: Any, target: MilvusTarget, keep: set[str]) -> None:
-    for name in _versions(client, target):
-        if name not in keep:
-            try:
-                client.drop_collection(name)
-            except Exception as error:  # a reader's server may refuse for a while; the next build retries
-                logger.debug("could not drop %s: %s", name, error)
-
-
 def _manifest(client: Any, collection: str) -> MilvusManifest:
     try:
         description = client.describe_collection(collection).get("description", "")
-    except Exception as error:
-        raise IndexStateError(f"the index version {collection} is missing from Milvus ({_short(error)}); {REBUILD}.") from error
+    except milvus_errors() as error:
+        raise IndexStateError(f"the index version {collection} is missing from Milvus ({short_error(error)}); {REBUILD}.") from error
     return MilvusManifest.parse(description, collection)
 
 
@@ -286,10 +136,8 @@ def _libraries(client: Any, target: MilvusTarget) -> dict[str, str]:
 
     versions = {"pymilvus": pymilvus.__version__, "jieba": jieba.__version__, "numpy": np.__version__}
     if target.is_server:
-        try:
+        with contextlib.suppress(*milvus_errors()):
             versions["milvus"] = str(client.get_server_version())
-        except Exception:
-            pass
     else:
         versions["milvus-lite"] = metadata.version("milvus-lite")
     return versions
@@ -340,10 +188,10 @@ def build_milvus_index(
     config = tokenizer_config or TokenizerConfig()
     client, close = connect(target)
     try:
-        current = _current(client, target)
+        current = current_version(client, target)
         if not force and current and _matches(client, current, corpus_hash, embedder.model_id, config, dense_kind, analyzer):
             return _open(client, close, target, current, embedder, corpus_hash, fusion, tokenizer_cache_dir)
-        _drop_versions(client, target, keep={current} if current else set())
+        drop_versions(client, target, keep={current} if current else set())
         ids, texts = check_items(items)
         keywords = list(keyword_texts) if keyword_texts is not None else texts
         if len(keywords) != len(ids):
@@ -373,10 +221,10 @@ def build_milvus_index(
             if stored != len(ids):
                 raise IndexStateError(f"Milvus holds {stored} of the {len(ids)} items written to {collection}; {REBUILD}.")
         except BaseException:
-            _drop_versions(client, target, keep={current} if current else set())
+            drop_versions(client, target, keep={current} if current else set())
             raise
-        _switch(client, target, collection)
-        _drop_versions(client, target, keep={collection, current} if current else {collection})
+        switch_version(client, target, collection)
+        drop_versions(client, target, keep={collection, current} if current else {collection})
         index = _assemble(client, close, collection, tuple(ids), manifest, tokenizer, embedder, fusion)
         return index
     except BaseException:
@@ -410,7 +258,7 @@ def _stored_cache(client: Any, target: MilvusTarget, collection: str | None) -> 
         if not columns[KEY]:
             return None
         return EmbeddingCache(tuple(columns[KEY]), np.asarray(columns[DENSE], dtype=np.float32))
-    except Exception as error:
+    except (*milvus_errors(), ValueError, KeyError) as error:
         logger.debug("not reusing vectors from %s: %s", target.where, error)
         return None
 
@@ -431,7 +279,7 @@ def is_milvus_current(
     """True when the version in use at target was built from this corpus, model and settings (reads its manifest)."""
     client, close = connect(target)
     try:
-        current = _current(client, target)
+        current = current_version(client, target)
         return bool(current) and _matches(
             client, current, corpus_hash, model_id, tokenizer_config or TokenizerConfig(), dense_kind, analyzer
         )
@@ -451,7 +299,7 @@ def load_milvus_index(
     when there is none, or it was built with another model or from other documents."""
     client, close = connect(target)
     try:
-        current = _current(client, target)
+        current = current_version(client, target)
         if current is None:
             raise IndexStateError(f"no index named {target.where}; run `policy-rag index`.")
         return _open(client, close, target, current, embedder, expected_corpus_hash, fusion, tokenizer_cache_dir)
@@ -483,7 +331,7 @@ def _open(
     try:
         client.load_collection(collection)
     except Exception as error:
-        raise IndexStateError(f"the index version {collection} cannot be loaded in Milvus ({_short(error)}); {REBUILD}.") from error
+        raise IndexStateError(f"the index version {collection} cannot be loaded in Milvus ({short_error(error)}); {REBUILD}.") from error
     ids = read_ids(client, collection)
     if len(ids) != manifest.count:
         raise IndexStateError(
@@ -498,7 +346,7 @@ def remove_milvus_leftovers(target: MilvusTarget) -> bool:
     """Drop the versions that neither the version in use nor the one it replaced; False when there is no index."""
     client, close = connect(target)
     try:
-        current = _current(client, target)
+        current = current_version(client, target)
         if current is None:
             return False
         keep = {current}
@@ -507,7 +355,7 @@ def remove_milvus_leftovers(target: MilvusTarget) -> bool:
                 keep.add(previous)
         except IndexStateError:
             pass
-        _drop_versions(client, target, keep)
+        drop_versions(client, target, keep)
         return True
     finally:
         close()
@@ -517,7 +365,7 @@ def has_milvus_index(target: MilvusTarget) -> bool:
     """Whether target names a version in use (built at least once)."""
     client, close = connect(target)
     try:
-        return _current(client, target) is not None
+        return current_version(client, target) is not None
     finally:
         close()
 
@@ -541,7 +389,7 @@ def read_milvus_manifest(target: MilvusTarget) -> MilvusManifest:
     """The manifest of the version in use (for status displays); IndexStateError when there is none."""
     client, close = connect(target)
     try:
-        current = _current(client, target)
+        current = current_version(client, target)
         if current is None:
             raise IndexStateError(f"no index named {target.where}; run `policy-rag index`.")
         return _manifest(client, current)

@@ -41,7 +41,12 @@ def open_milvus_index(
 ) -> MilvusIndex:
     """As rag.indexing.open_index, in Milvus: built on first use (reusing the folder index's vectors
     when there is one), otherwise loaded and checked, and rebuilt only when `repair` or `rebuild`."""
-    from index.milvus_store import build_milvus_index, folder_embeddings, has_milvus_index, load_milvus_index
+    from index.milvus_store import (
+        build_milvus_index,
+        folder_embeddings,
+        has_milvus_index,
+        load_milvus_index,
+    )
 
     target = milvus_target(index_dir, uri)
     jieba_cache = Path(index_dir).parent / "jieba"

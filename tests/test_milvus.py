@@ -19,12 +19,11 @@ import pytest
 
 pytest.importorskip("pymilvus")
 
-from test_index_fakes import ITEMS, FakeEmbedder, synthetic_passages  # noqa: E402
+from test_index_fakes import ITEMS, FakeEmbedder, synthetic_passages
 
-from index.errors import IndexStateError  # noqa: E402
-from index.fusion import reciprocal_rank_fusion  # noqa: E402
-from index.hybrid import HybridIndex  # noqa: E402
-from index.milvus_store import (  # noqa: E402
+from index.errors import IndexStateError
+from index.hybrid import HybridIndex
+from index.milvus_store import (
     MilvusTarget,
     build_milvus_index,
     collection_name,
@@ -195,7 +194,7 @@ def test_uri_must_be_a_lite_file_or_a_server_url():
 @pytest.fixture
 def lite_server(tmp_path):
     """Milvus Lite's engine served over TCP, reached by URL as a Milvus server would be."""
-    from index.milvus_store import import_milvus_lite
+    from index.milvus_target import import_milvus_lite
 
     import_milvus_lite()
     from milvus_lite.server import Server
