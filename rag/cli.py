@@ -66,6 +66,12 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
         choices=["flat", "hnsw"],
         help="exact (flat, the default) or approximate (hnsw) vector search (env POLICYQA_DENSE_INDEX)",
     )
+    group.add_argument(
+        "--milvus-uri",
+        default=default,
+        metavar="URI",
+        help="keep the index in Milvus: FILE.db for Milvus Lite, http://host:19530 for a server (env POLICYQA_MILVUS_URI)",
+    )
     return parser
 
 
@@ -84,7 +90,8 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(
-        corpus_dir=args.corpus_dir, data_dir=args.data_dir, model=args.model, dense_index=args.dense_index
+        corpus_dir=args.corpus_dir, data_dir=args.data_dir, model=args.model, dense_index=args.dense_index,
+        milvus_uri=args.milvus_uri,
     )
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise PolicyQAError(

@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
 
     index = subparsers.add_parser("index", parents=parents, help="build or refresh the search index")
     index.add_argument("--rebuild", action="store_true", help="rebuild from scratch, re-embedding everything")
+    index.add_argument("--ray", metavar="auto|ADDRESS",
+                       help="embed on Ray Data workers: 'auto' (this machine's Ray, or a local one) or a cluster address")
     index.set_defaults(handler=_index)
 
     filters = argparse.ArgumentParser(add_help=False)
@@ -71,10 +73,10 @@ def _progress() -> Any:
     return lambda iterable=None, **kwargs: tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
 
 
-def _open(settings: Settings, repair: bool = False, rebuild: bool = False) -> PolicyQA:
+def _open(settings: Settings, repair: bool = False, rebuild: bool = False, ray: str | None = None) -> PolicyQA:
     from rag.service import PolicyQA
 
-    return PolicyQA.open(settings, progress=_progress(), repair=repair, rebuild=rebuild)
+    return PolicyQA.open(settings, progress=_progress(), repair=repair, rebuild=rebuild, ray=ray)
 
 
 def _filters(args: argparse.Namespace, qa: PolicyQA) -> Filters:
@@ -104,18 +106,19 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     from rag.library_changes import open_corpus
 
     started = time.perf_counter()
+    where = f"Milvus {settings.milvus_uri}" if settings.milvus_uri else settings.index_dir
     if not args.rebuild:
         corpus = open_corpus(settings)
         inputs = index_inputs(corpus, settings.corpus_dir)
         current_model = model_id(settings, progress=_progress())
-        if index_is_current(inputs, settings.index_dir, current_model, settings.dense_index):
-            remove_index_leftovers(settings.index_dir)
-            print(f"index at {settings.index_dir} is up to date: {len(corpus.clauses)} clauses, "
+        if index_is_current(inputs, settings.index_dir, current_model, settings.dense_index, settings.milvus_uri):
+            remove_index_leftovers(settings.index_dir, settings.milvus_uri)
+            print(f"index at {where} is up to date: {len(corpus.clauses)} clauses, "
                   f"{len(inputs.items)} passages, model {current_model} ({time.perf_counter() - started:.1f} s)")
             return 0
-    qa = _open(settings, repair=True, rebuild=args.rebuild)
+    qa = _open(settings, repair=True, rebuild=args.rebuild, ray=args.ray)
     passages = len(qa.retriever.index)
-    print(f"index ready at {settings.index_dir}: {len(qa.corpus.clauses)} clauses, {passages} passages "
+    print(f"index ready at {where}: {len(qa.corpus.clauses)} clauses, {passages} passages "
           f"({time.perf_counter() - started:.1f} s)")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rag.settings import DEFAULT_MODEL, Settings
@@ -58,3 +59,13 @@ def engine_note(spec: ModelSpec) -> str:
     problem = onnx_record(spec.path).get("error")
     reason = f"its ONNX export failed: {problem}" if problem else "it has no verified ONNX export"
     return f"runs on sentence-transformers ({reason})"
+
+
+def ray_embedder(settings: Settings, embedder: Embedder, address: str) -> dict[str, Any]:
+    """open_index's arguments for embedding a build's passages on Ray Data workers ("auto" or a
+    cluster address), each worker loading the configured model once; queries stay on `embedder`."""
+    from index.models import resolve_model
+    from index.ray_embed import RAY_CHUNK, RayEmbedder, spec_embedder
+
+    spec = resolve_model(settings.model, settings.models_dir)
+    return {"document_embedder": RayEmbedder(embedder, partial(spec_embedder, spec), address), "batch_size": RAY_CHUNK}

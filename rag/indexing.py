@@ -69,6 +69,9 @@ def open_index(
     progress: Progress | None = None,
     dense_kind: str = "flat",
     tokenizer_cache_dir: Path | None = None,
+    milvus_uri: str | None = None,
+    document_embedder: Embedder | None = None,
+    batch_size: int = 32,
 ) -> HybridIndex:
     """The index for these inputs.
 
@@ -77,16 +80,26 @@ def open_index(
     `repair` (what `policy-rag index` does), which rebuilds it, re-embedding only new text.
     `rebuild` starts from scratch. (The CLI completes the `policy-rag index` its messages name with
     the options in effect.)
+    With `milvus_uri` the index lives in Milvus (rag/index_milvus.py);
+    `document_embedder` (e.g. one spread over Ray) embeds the passages a build needs, batch_size at a time.
     """
+    if milvus_uri:
+        from rag.index_milvus import open_milvus_index
+
+        return open_milvus_index(  # type: ignore[return-value]  (the same interface, in Milvus)
+            inputs, index_dir, milvus_uri, embedder, repair=repair, rebuild=rebuild, progress=progress,
+            dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size,
+            annotate=_calibration_annotation,
+        )
     from index.store import CURRENT_NAME, build_index, load_index, read_manifest
 
     jieba_cache = tokenizer_cache_dir or index_dir.parent / "jieba"
     adopt_legacy_index(index_dir)
     if repair or rebuild or not (index_dir / CURRENT_NAME).exists():
-        return build_index(
+        index = build_index(
             index_dir,
             inputs.items,
-            embedder,
+            document_embedder or embedder,
             inputs.fingerprint,
             inputs.tokenizer,
             progress=progress,
@@ -95,7 +108,10 @@ def open_index(
             dense_kind=dense_kind,
             tokenizer_cache_dir=jieba_cache,
             annotate=_calibration_annotation,
+            batch_size=batch_size,
         )
+        index.embedder = embedder
+        return index
     index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
     built_kind = read_manifest(index_dir).dense_kind
     if built_kind != dense_kind:
@@ -136,15 +152,25 @@ def built_fingerprint(index_dir: Path) -> str | None:
         return None
 
 
-def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str, dense_kind: str = "flat") -> bool:
-    """Whether the index folder already matches these inputs and model; reads no model and no index."""
+def index_is_current(
+    inputs: IndexInputs, index_dir: Path, model_id: str, dense_kind: str = "flat", milvus_uri: str | None = None
+) -> bool:
+    """Whether the index folder (or Milvus index) already matches these inputs and model; reads no model and no index."""
+    if milvus_uri:
+        from rag.index_milvus import milvus_index_is_current
+
+        return milvus_index_is_current(inputs, index_dir, milvus_uri, model_id, dense_kind)
     from index.store import is_current
 
     return is_current(index_dir, inputs.fingerprint, model_id, inputs.tokenizer, dense_kind)
 
 
-def remove_index_leftovers(index_dir: Path) -> bool:
-    """Clear what a killed build left in the index folder, unless a build is running there now."""
+def remove_index_leftovers(index_dir: Path, milvus_uri: str | None = None) -> bool:
+    """Clear what a killed build left in the index folder (or Milvus), unless a build is running there now."""
+    if milvus_uri:
+        from rag.index_milvus import remove_milvus_index_leftovers
+
+        return remove_milvus_index_leftovers(index_dir, milvus_uri)
     from index.store import remove_leftovers
 
     return remove_leftovers(index_dir)
@@ -162,7 +188,8 @@ def index_calibration(index_dir: Path, index: HybridIndex) -> Calibration:
     from index.store import read_manifest
     from rag.calibration import CALIBRATION_KEY, Calibration, calibrate
 
-    stored = read_manifest(index_dir).annotations.get(CALIBRATION_KEY)
+    annotations = getattr(index, "annotations", None)  # a Milvus index carries its manifest's
+    stored = (read_manifest(index_dir).annotations if annotations is None else annotations).get(CALIBRATION_KEY)
     if stored:
         try:
             return Calibration.from_json(stored)

@@ -39,15 +39,17 @@ class PolicyQA:
 
     @classmethod
     def open(
-        cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False
+        cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False,
+        ray: str | None = None,
     ) -> PolicyQA:
         """Load the corpus (bundled and added documents), the embedding model and the index, building
         them on first use.
 
         An index that is damaged, stale or made with another model is reported (IndexStateError),
-        not silently rebuilt, unless `repair`; `rebuild` re-embeds everything.
+        not silently rebuilt, unless `repair`; `rebuild` re-embeds everything. `ray` ("auto" or a
+        cluster address) embeds the passages a build needs on Ray Data workers.
         """
-        from rag.embedding import load_embedder
+        from rag.embedding import load_embedder, ray_embedder
         from rag.indexing import built_fingerprint
         from rag.library_changes import open_corpus
 
@@ -66,6 +68,8 @@ class PolicyQA:
                     progress=progress,
                     dense_kind=settings.dense_index,
                     tokenizer_cache_dir=settings.jieba_dir,
+                    milvus_uri=settings.milvus_uri,
+                    **(ray_embedder(settings, embedder, ray) if ray else {}),
                 )
                 break
             except IndexStateError:

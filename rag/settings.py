@@ -50,6 +50,9 @@ class Settings:
     """Whether the chat offers thumbs up/down, stored in feedback_path (they hold users' questions)."""
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     """Files larger than this are refused by `policy-rag add` and the upload."""
+    milvus_uri: str | None = None
+    """The index in Milvus instead of the data folder: a path ending in .db runs Milvus Lite, an
+    http(s) URL reaches a Milvus server or cluster (pip install -e .[scale])."""
 
     def __post_init__(self) -> None:
         if self.dense_index not in DENSE_INDEX_KINDS:
@@ -60,6 +63,11 @@ class Settings:
         if not self.max_upload_mb > 0:
             raise PolicyQAError(f"the upload size limit must be a positive number of MB, got {self.max_upload_mb!r}; "
                                 "check POLICYQA_MAX_UPLOAD_MB")
+        if self.milvus_uri is not None and not re.match(r"^(https?|tcp|grpc)://|^unix:|.*\.db$", self.milvus_uri):
+            raise PolicyQAError(
+                f"Milvus URI {self.milvus_uri!r} must be a Milvus Lite file ending in .db or a server URL "
+                "(http://host:19530); check --milvus-uri or POLICYQA_MILVUS_URI"
+            )
 
     @property
     def index_dir(self) -> Path:
@@ -110,6 +118,8 @@ class Settings:
                 raise PolicyQAError(
                     f"POLICYQA_MAX_UPLOAD_MB must be a number of megabytes, got {env['POLICYQA_MAX_UPLOAD_MB']!r}"
                 ) from None
+        if env.get("POLICYQA_MILVUS_URI"):
+            values["milvus_uri"] = env["POLICYQA_MILVUS_URI"]
         values["llm"] = LLMSettings(
             base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
             model=env.get("POLICYQA_LLM_MODEL") or None,

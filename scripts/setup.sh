@@ -15,7 +15,8 @@ fi
 # torch first, pinned: the CPU build; an unpinned torch pulls several GB of CUDA packages.
 .venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
 if $with_tests; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+  # The scale extra too, so the Milvus Lite and Ray tests run rather than skip (about 610 MB).
+  .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test,scale]"
   # Debian's Chromium for the browser tests; a TrueType CJK font for the PDFs tests/test_formats.py writes.
   debs=()
   command -v chromium >/dev/null 2>&1 || debs+=(chromium)
