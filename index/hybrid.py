@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from index.dense import DenseIndex, DenseKind, as_vectors
-from index.embedding_cache import Progress, embed_with_cache
+from index.dense import DenseIndex, as_vectors
+from index.embedding_cache import EMBED_CHUNK, Progress, embed_with_cache
 from index.errors import IndexStateError, ModelError
 from index.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion, weighted_score_fusion
 from index.hits import Hit
@@ -86,16 +86,19 @@ class HybridIndex:
 
     The text goes to the embedder and the tokenizer as given; normalising it (script, width) is the
     caller's job, done the same way for items and queries.
+
+    Without a dense index (`keyword_only`, while the vectors are still being made) it searches by
+    keywords alone: 'hybrid' falls back to 'sparse', and 'dense' is refused.
     """
 
     def __init__(
         self,
-        dense: DenseIndex,
+        dense: DenseIndex | None,
         sparse: SparseIndex,
         embedder: Embedder | None = None,
         fusion: FusionConfig | None = None,
     ) -> None:
-        if dense.ids != sparse.ids:
+        if dense is not None and dense.ids != sparse.ids:
             raise IndexStateError(
                 "the vector index and the BM25 index list different ids; run `policy-rag index --rebuild`."
             )
@@ -112,10 +115,10 @@ class HybridIndex:
         tokenizer_config: TokenizerConfig | None = None,
         *,
         vectors: np.ndarray | None = None,
-        dense_kind: DenseKind = "flat",
+        dense_kind: str = "flat",
         fusion: FusionConfig | None = None,
         progress: Progress | None = None,
-        batch_size: int = 32,
+        batch_size: int = EMBED_CHUNK,
         tokenizer_cache_dir: str | os.PathLike[str] | None = None,
         keyword_texts: Sequence[str] | None = None,
     ) -> HybridIndex:
@@ -136,10 +139,15 @@ class HybridIndex:
 
     @property
     def ids(self) -> tuple[str, ...]:
-        return self.dense.ids
+        return self.sparse.ids
+
+    @property
+    def keyword_only(self) -> bool:
+        """True while the index has no vectors yet: only keyword (BM25) search works."""
+        return self.dense is None
 
     def __len__(self) -> int:
-        return len(self.dense.ids)
+        return len(self.sparse.ids)
 
     def warm_up(self) -> None:
         """Load the tokenizer's dictionary now (about 0.3 s) instead of during the first search."""
@@ -154,8 +162,10 @@ class HybridIndex:
         k: int,
         mode: SearchMode = "hybrid",
         query_vectors: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[list[Hit]]:
-        """Hits for each query; query_vectors (one row per query) skip embedding when already at hand.
+        """Hits for each query; query_vectors (one row per query) skip embedding when already at hand;
+        allowed (a boolean mask over positions) restricts every search to those items, inside it.
 
         A query that is empty or only whitespace gets no hits; so does a sparse query with no known token.
         """
@@ -165,21 +175,29 @@ class HybridIndex:
         asked = [i for i, query in enumerate(queries) if query.strip()]
         if k <= 0 or not asked:
             return results
+        if self.dense is None:
+            if mode == "dense":
+                raise IndexStateError(
+                    "the vector index is still being built, so only keyword search works; "
+                    "run `policy-rag index` to finish it."
+                )
+            mode = "sparse"
         if mode == "sparse":
             for i in asked:
-                results[i] = self.sparse.search(queries[i], k)
+                results[i] = self.sparse.search(queries[i], k, allowed)
             return results
 
         depth = k if mode == "dense" else max(k, self.fusion.depth)
-        dense_hits = self.dense.search_vectors(self._query_vectors(queries, asked, query_vectors), depth)
+        dense_hits = self.dense.search_vectors(self._query_vectors(queries, asked, query_vectors), depth, allowed)
         for i, hits in zip(asked, dense_hits):
             if mode == "dense":
                 results[i] = hits
             else:
-                results[i] = self.fusion.fuse(hits, self.sparse.search(queries[i], depth), limit=k)
+                results[i] = self.fusion.fuse(hits, self.sparse.search(queries[i], depth, allowed), limit=k)
         return results
 
     def _query_vectors(self, queries: Sequence[str], asked: list[int], given: np.ndarray | None) -> np.ndarray:
+        assert self.dense is not None
         if given is not None:
             given = as_vectors(given, self.dense.dimension, "query vectors")
             if given.shape[0] != len(queries):
@@ -195,12 +213,13 @@ class HybridIndex:
         )
 
     def save(self, folder: str | os.PathLike[str]) -> None:
-        """Write ids, tokenizer settings, the FAISS index and the BM25 files into an existing folder."""
+        """Write ids, tokenizer settings, the FAISS index (if any) and the BM25 files into an existing folder."""
         folder = Path(folder)
         (folder / IDS_NAME).write_text(json.dumps(list(self.ids), ensure_ascii=False), encoding="utf-8")
         config = self.sparse.tokenizer.config.to_dict()
         (folder / TOKENIZER_NAME).write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
-        self.dense.save(folder / DENSE_NAME)
+        if self.dense is not None:
+            self.dense.save(folder / DENSE_NAME)
         (folder / SPARSE_DIR).mkdir()
         self.sparse.save(folder / SPARSE_DIR)
 
@@ -211,8 +230,11 @@ class HybridIndex:
         embedder: Embedder | None = None,
         fusion: FusionConfig | None = None,
         tokenizer_cache_dir: str | os.PathLike[str] | None = None,
+        dense_params: Mapping[str, Any] | None = None,
+        keyword_only: bool = False,
     ) -> HybridIndex:
-        """Read what save wrote; checking the folder against its manifest is the caller's job (see store)."""
+        """Read what save wrote (no FAISS file when keyword_only); checking the folder against its
+        manifest is the caller's job (see store)."""
         folder = Path(folder)
         try:
             ids = json.loads((folder / IDS_NAME).read_text(encoding="utf-8"))
@@ -222,6 +244,6 @@ class HybridIndex:
                 f"the index files in {folder} are unreadable ({error}); run `policy-rag index --rebuild`."
             ) from error
         tokenizer = JiebaTokenizer(config, cache_dir=tokenizer_cache_dir)
-        dense = DenseIndex.load(folder / DENSE_NAME, ids)
+        dense = None if keyword_only else DenseIndex.load(folder / DENSE_NAME, ids, params=dense_params)
         sparse = SparseIndex.load(folder / SPARSE_DIR, ids, tokenizer)
         return cls(dense, sparse, embedder, fusion)

@@ -19,6 +19,8 @@ FORMAT_VERSION = 1
 """Bump when the folder layout or a file format changes; older folders then ask for a rebuild."""
 
 MANIFEST_NAME = "manifest.json"
+KEYWORD_ONLY = "none"
+"""The dense_kind of a version without vectors yet: keyword search only."""
 REBUILD = "run `policy-rag index --rebuild`"
 
 
@@ -39,6 +41,9 @@ class Manifest:
     """The self-description of one index version.
 
     tokenizer is TokenizerConfig.summary(); files maps each data file (relative, '/'-separated) to its sha256.
+    dense_kind is "flat", "ivf" or "hnsw", or KEYWORD_ONLY for a version published before its vectors
+    were made (BM25 only); dense_params says what was asked ("setting") and how the approximate index
+    was tuned (nlist, nprobe or ef_search, the recall@10 it measured).
     """
 
     model_id: str
@@ -52,6 +57,7 @@ class Manifest:
     built_at: str = field(default_factory=utc_now)
     build_id: str = ""
     annotations: Mapping[str, Any] = field(default_factory=dict)
+    dense_params: Mapping[str, Any] = field(default_factory=dict)
     """What the caller keeps with this version (the policy layer: its calibrated thresholds)."""
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
@@ -59,8 +65,11 @@ class Manifest:
     def __post_init__(self) -> None:
         if not self.model_id:
             raise ValueError("a manifest needs the model id the vectors were made with.")
-        if self.dimension <= 0 or self.count < 0:
-            raise ValueError(f"a manifest needs a positive dimension and a count; got {self.dimension}, {self.count}.")
+        if self.dimension < 0 or (self.dimension == 0) != (self.dense_kind == KEYWORD_ONLY) or self.count < 0:
+            raise ValueError(
+                f"a manifest needs a count and a positive dimension (0 only without vectors); got {self.dimension}, "
+                f"{self.count} for dense kind {self.dense_kind!r}."
+            )
         for name in self.files:
             if Path(name).is_absolute() or ".." in Path(name).parts:
                 raise ValueError(f"manifest file names must be relative paths inside the folder; got {name!r}.")
@@ -76,6 +85,15 @@ class Manifest:
 
     def write(self, folder: str | os.PathLike[str]) -> None:
         atomic_write_text(Path(folder) / MANIFEST_NAME, self.to_json())
+
+    @property
+    def keyword_only(self) -> bool:
+        return self.dense_kind == KEYWORD_ONLY
+
+    @property
+    def dense_setting(self) -> str:
+        """What the build was asked for ("auto", or a kind); older manifests recorded only the kind."""
+        return str(self.dense_params.get("setting", self.dense_kind))
 
     @classmethod
     def read(cls, folder: str | os.PathLike[str]) -> Manifest:

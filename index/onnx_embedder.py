@@ -2,14 +2,19 @@
 
 Loading takes about two seconds where torch and sentence-transformers take eight or more, and
 one query is embedded in about half the time. The export is checked against
-sentence-transformers when it is made (index/onnx_export.py); this module only runs it.
+sentence-transformers when it is made (index/onnx_export.py); this module only runs it, in fp32
+or from its int8 quantisation (index/onnx_quantize.py).
+
+Texts are tokenised first, sorted by token count and batched so that a batch holds texts of
+nearly the same length: padding then costs almost nothing, and short texts share one call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -20,34 +25,78 @@ from index.st_pipeline import Pipeline, read_pipeline
 if TYPE_CHECKING:
     from index.models import ModelSpec
 
+Precision = Literal["fp32", "int8"]
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+
+MAX_BATCH = 16
+MAX_BATCH_TOKENS = 1024
+"""A batch holds at most MAX_BATCH texts and MAX_BATCH_TOKENS padded tokens. Measured on 2 cores over
+1,200 passages of the laws collection (benchmarks/bench_scale.py --embedding): see docs/scale.md."""
+
 
 class OnnxEmbedder:
     """The Embedder of a model folder that has a verified ONNX export (``spec.onnx_file``).
 
-    Texts go through one at a time by default: on 2 CPU cores onnxruntime embedded the 650
-    corpus passages in 13 s one by one and in 15, 20 and 34 s in padded batches of 4, 8 and 16.
+    precision="int8" runs the dynamically quantised export beside it (built on first use); its
+    vectors differ slightly from fp32 ones, so model_id names the precision and an index built
+    with one is never searched with the other.
     """
 
-    def __init__(self, spec: ModelSpec, *, batch_size: int = 1, threads: int | None = None) -> None:
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive; got {batch_size}")
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        precision: Precision = "fp32",
+        threads: int | None = None,
+        max_batch: int = MAX_BATCH,
+        max_batch_tokens: int = MAX_BATCH_TOKENS,
+        batch_size: int | None = None,
+    ) -> None:
+        """batch_size, if given, fixes the batch at that many texts (max_batch) whatever their length."""
+        if batch_size is not None:
+            max_batch, max_batch_tokens = batch_size, 1 << 30
+        if max_batch <= 0 or max_batch_tokens <= 0:
+            raise ValueError(f"batch limits must be positive; got {max_batch} texts, {max_batch_tokens} tokens")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
         if spec.onnx_file is None:
             raise ModelError(f"embedding model {spec.model_id} at {spec.path} has no ONNX export")
         self.spec = spec
+        self.precision = precision
         self.model_id = spec.model_id
-        self.batch_size = batch_size
+        self.max_batch = max_batch
+        self.max_batch_tokens = max_batch_tokens
+        self.threads = threads or available_cpus()
         self.pipeline: Pipeline = read_pipeline(spec.path)
         self._tokenizer = _load_tokenizer(Path(spec.path) / "tokenizer.json", self.pipeline)
-        self._session = _load_session(Path(spec.onnx_file), threads or available_cpus())
+        onnx_file = Path(spec.onnx_file)
+        if precision == "int8":
+            from index.onnx_quantize import RECIPE, int8_file
+
+            onnx_file = int8_file(onnx_file)
+            self.model_id = f"{spec.model_id}+onnx-{RECIPE}"
+        self.onnx_file = onnx_file
+        self._session = _load_session(onnx_file, self.threads)
         self._input_names = {node.name for node in self._session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - self._input_names
         if missing:
-            raise ModelError(f"the ONNX export {spec.onnx_file} lacks the inputs {sorted(missing)}")
+            raise ModelError(f"the ONNX export {onnx_file} lacks the inputs {sorted(missing)}")
         dimension = self._session.get_outputs()[0].shape[-1]
         if not isinstance(dimension, int):
-            raise ModelError(f"cannot tell the output size of the ONNX export {spec.onnx_file}")
+            raise ModelError(f"cannot tell the output size of the ONNX export {onnx_file}")
         self.dimension = dimension
         self.max_seq_length = self.pipeline.max_seq_length
+
+    def worker_factory(self) -> Callable[[], OnnxEmbedder]:
+        """A picklable callable that makes a single-threaded copy of this embedder in a worker process."""
+        return functools.partial(
+            OnnxEmbedder,
+            self.spec,
+            precision=self.precision,
+            threads=1,
+            max_batch=self.max_batch,
+            max_batch_tokens=self.max_batch_tokens,
+        )
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.spec.passage_prompt)
@@ -58,17 +107,20 @@ class OnnxEmbedder:
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         texts = [prompt + text for text in as_text_list(texts)]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        # Longest first and batched by length, as sentence-transformers does, so padding stays small.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            out[rows] = self._encode_batch([texts[i] for i in rows])
+        if not texts:
+            return out
+        token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+        for rows in length_batches([len(ids) for ids in token_ids], self.max_batch, self.max_batch_tokens):
+            out[rows] = self._encode_batch([token_ids[i] for i in rows])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _encode_batch(self, token_ids: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in token_ids)
+        ids = np.full((len(token_ids), width), self.pipeline.pad_token_id, dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, row_ids in enumerate(token_ids):
+            ids[row, : len(row_ids)] = row_ids
+            mask[row, : len(row_ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
@@ -86,6 +138,20 @@ class OnnxEmbedder:
         return f"OnnxEmbedder({self.model_id!r}, dimension={self.dimension})"
 
 
+def length_batches(lengths: Sequence[int], max_batch: int, max_tokens: int) -> list[list[int]]:
+    """Positions grouped into batches of similar length, longest first: each batch holds at most
+    max_batch positions and max_tokens padded tokens (always at least one position)."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        longest = max(1, lengths[order[start]])
+        size = max(1, min(max_batch, max_tokens // longest))
+        batches.append(order[start : start + size])
+        start += size
+    return batches
+
+
 def _load_tokenizer(path: Path, pipeline: Pipeline) -> Any:
     from tokenizers import Tokenizer
 
@@ -93,11 +159,10 @@ def _load_tokenizer(path: Path, pipeline: Pipeline) -> Any:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises plain Exception for unreadable files
         raise ModelError(f"cannot read the tokenizer {path}: {exc}") from exc
-    pad_token = tokenizer.id_to_token(pipeline.pad_token_id)
-    if pad_token is None:
+    if tokenizer.id_to_token(pipeline.pad_token_id) is None:
         raise ModelError(f"the tokenizer {path} has no token {pipeline.pad_token_id}, the model's padding id")
     tokenizer.enable_truncation(max_length=pipeline.max_seq_length)
-    tokenizer.enable_padding(pad_id=pipeline.pad_token_id, pad_token=pad_token)
+    tokenizer.no_padding()  # batches are padded here, after grouping by length
     return tokenizer
 
 

@@ -65,12 +65,16 @@ class SparseIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every item for the query, by position; all zero when no query token is indexed."""
+    def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every item for the query, by position; all zero when no query token is indexed.
+        allowed, a boolean mask over positions, zeroes the others (bm25s's weight mask)."""
         token_ids = self._bm25.get_tokens_ids(self.tokenizer.tokenize(query))
         if not token_ids:
             return np.zeros(len(self.ids), dtype=np.float32)
-        return self._bm25.get_scores_from_ids(token_ids)
+        mask = None if allowed is None else np.asarray(allowed, dtype=np.float32)
+        if mask is not None and mask.shape != (len(self.ids),):
+            raise ValueError(f"the allowed mask has shape {mask.shape}; expected ({len(self.ids)},), one flag per item.")
+        return self._bm25.get_scores_from_ids(token_ids, weight_mask=mask)
 
     def known_share(self, query: str, min_chars: int = 2) -> float:
         """Share of the query's tokens (of at least min_chars characters) that the index knows:
@@ -81,18 +85,21 @@ class SparseIndex:
         return len(self._bm25.get_tokens_ids(tokens)) / len(tokens)
 
     def document_frequency(self, token: str) -> int:
-        """How many items contain this (already tokenised) token; 0 for a token never indexed."""
+        """How many items contain this (already tokenised) token; 0 for a token never indexed.
+        Read from the postings' lengths, without scoring every item."""
         token_ids = self._bm25.get_tokens_ids([token])
         if not token_ids:
             return 0
-        return int(np.count_nonzero(self._bm25.get_scores_from_ids(token_ids)))
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[token_ids[0] + 1] - indptr[token_ids[0]])
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        positions, values = top_positions(self.scores(query), k, positive_only=True)
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """At most k items sharing a token with the query, best first; only allowed ones if a mask is given."""
+        positions, values = top_positions(self.scores(query, allowed), k, positive_only=True)
         return [Hit(self.ids[p], float(v)) for p, v in zip(positions.tolist(), values.tolist())]
 
-    def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
-        return [self.search(query, k) for query in queries]
+    def search_many(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[list[Hit]]:
+        return [self.search(query, k, allowed) for query in queries]
 
     def save(self, folder: str | os.PathLike[str]) -> None:
         """Write the bm25s files into folder (ids and tokenizer settings are the caller's to store)."""

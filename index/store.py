@@ -9,29 +9,35 @@ Leftovers of such a build are removed by the next one, or by remove_leftovers() 
     root/versions/<build-id>/           manifest.json, ids.json, tokenizer.json, dense.faiss, sparse/,
                                         embeddings.npy, embedding_keys.json
     root/versions/.building-<build-id>/ a build in progress, or one that was killed
+    root/embedding-shards/              vectors a build in progress has made so far (index/build.py)
+
+A version may be keyword-only (no dense.faiss; its manifest's dense_kind is "none"): published by a
+build that has much to embed, before embedding, so that keyword search works meanwhile.
+Building itself is index/build.py.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.atomic import TEMP_SUFFIX, atomic_write_text, fsync_path
-from index.dense import DenseKind
 from index.embedding_cache import FILE_NAMES as CACHE_FILES
-from index.embedding_cache import EmbeddingCache, Progress, embed_with_cache
+from index.embedding_cache import EmbeddingCache
 from index.errors import IndexStateError
-from index.hybrid import FusionConfig, HybridIndex, check_items
-from index.manifest import MANIFEST_NAME, REBUILD, Manifest, sha256_file
-from index.tokenize import TokenizerConfig
+from index.hybrid import IDS_NAME, SPARSE_DIR, FusionConfig, HybridIndex
+from index.manifest import KEYWORD_ONLY, MANIFEST_NAME, REBUILD, Manifest, sha256_file
+from index.sparse import SparseIndex
+from index.tokenize import JiebaTokenizer, TokenizerConfig
 
 if TYPE_CHECKING:
     from index.embedder import Embedder
@@ -85,9 +91,10 @@ def is_current(
     corpus_hash: str,
     model_id: str,
     tokenizer_config: TokenizerConfig | None = None,
-    dense_kind: DenseKind | None = None,
+    dense_kind: str | None = None,
 ) -> bool:
-    """True when the index at root is intact and was built from this corpus, model and tokenizer settings.
+    """True when the index at root is intact, complete (not keyword-only) and was built from this
+    corpus, model, tokenizer settings and dense setting ("auto" or a kind, as asked).
 
     Reads only the manifest and checksums the data files: no model, no FAISS, no jieba.
     """
@@ -99,7 +106,8 @@ def is_current(
             manifest.corpus_hash != corpus_hash
             or manifest.model_id != model_id
             or manifest.tokenizer.get("fingerprint") != config.fingerprint
-            or (dense_kind is not None and manifest.dense_kind != dense_kind)
+            or manifest.keyword_only
+            or (dense_kind is not None and manifest.dense_setting != dense_kind)
         ):
             return False
         manifest.verify_files(folder)
@@ -119,6 +127,7 @@ def load_index(
     """The index in use at root, checked against its manifest.
 
     embedder: the model for dense and hybrid search, or just its id to check the index and search 'sparse'.
+    A keyword-only version loads as an index without vectors (HybridIndex.keyword_only), whatever the model.
     Raises IndexStateError, in words meant for the user, when there is no index, it is damaged, or it was
     built with another model, corpus or format.
     """
@@ -130,13 +139,13 @@ def load_index(
             return _load_version(root, folder, embedder, expected_corpus_hash, fusion, tokenizer_cache_dir)
         except IndexStateError:
             # A build that finished while we read may have removed the version we started on: retry once.
-            if attempt == 0 and _pointer_or_none(root) not in (None, build_id):
+            if attempt == 0 and pointer_or_none(root) not in (None, build_id):
                 continue
             raise
     raise AssertionError("unreachable")
 
 
-def _pointer_or_none(root: Path) -> str | None:
+def pointer_or_none(root: Path) -> str | None:
     try:
         return _read_pointer(root)
     except IndexStateError:
@@ -155,7 +164,9 @@ def _load_version(
         raise IndexStateError(f"the index at {root} names version {folder.name}, which is missing; {REBUILD}.")
     manifest = Manifest.read(folder)
     model_id = embedder if isinstance(embedder, str) else embedder.model_id
-    if manifest.model_id != model_id:
+    if manifest.keyword_only:
+        pass  # no vectors: any model may search it by keywords
+    elif manifest.model_id != model_id:
         raise IndexStateError(
             f"the index at {root} was built with model {manifest.model_id}, settings say {model_id}; {REBUILD}."
         )
@@ -169,22 +180,30 @@ def _load_version(
             f"the index at {root} was built from other documents (corpus hash {manifest.corpus_hash[:12]}, "
             f"the documents now hash to {expected_corpus_hash[:12]}); run `policy-rag index` to update it."
         )
-    manifest.verify_files(folder)
+    # The embedding cache is for the next build, which checks it before reusing it (previous_cache):
+    # at a million items it is gigabytes that a search never reads.
+    manifest.verify_files(folder, [name for name in manifest.files if name not in CACHE_FILES])
     index = HybridIndex.load(
-        folder, None if isinstance(embedder, str) else embedder, fusion=fusion, tokenizer_cache_dir=tokenizer_cache_dir
+        folder,
+        None if isinstance(embedder, str) else embedder,
+        fusion=fusion,
+        tokenizer_cache_dir=tokenizer_cache_dir,
+        dense_params=manifest.dense_params,
+        keyword_only=manifest.keyword_only,
     )
     if index.sparse.tokenizer.config.fingerprint != manifest.tokenizer.get("fingerprint"):
         raise IndexStateError(f"the index at {root} was tokenised under older rules than this program's; {REBUILD}.")
-    if len(index) != manifest.count or index.dense.dimension != manifest.dimension:
+    dimension = 0 if index.dense is None else index.dense.dimension
+    if len(index) != manifest.count or dimension != manifest.dimension:
         raise IndexStateError(
-            f"the index at {root} holds {len(index)} items of dimension {index.dense.dimension} but its manifest "
+            f"the index at {root} holds {len(index)} items of dimension {dimension} but its manifest "
             f"says {manifest.count} of {manifest.dimension}; {REBUILD}."
         )
     return index
 
 
 @contextmanager
-def _build_lock(root: Path) -> Iterator[None]:
+def build_lock(root: Path) -> Iterator[None]:
     """One build at a time per root; the operating system releases the lock if the process dies."""
     if fcntl is None:
         yield
@@ -209,14 +228,14 @@ def remove_leftovers(root: str | os.PathLike[str]) -> bool:
     if not (root / CURRENT_NAME).is_file():
         return False
     try:
-        with _build_lock(root):
-            _remove_stale_versions(root, keep=_pointer_or_none(root))
+        with build_lock(root):
+            remove_stale_versions(root, keep=pointer_or_none(root))
     except IndexStateError:
         return False  # another build holds the lock; its folder is not a leftover
     return True
 
 
-def _remove_stale_versions(root: Path, keep: str | None) -> None:
+def remove_stale_versions(root: Path, keep: str | None) -> None:
     """Remove every version folder but keep (builds that were killed, versions replaced) and partial files."""
     versions = root / VERSIONS_DIR
     if versions.is_dir():
@@ -236,11 +255,14 @@ def _switch_pointer(root: Path, build_id: str) -> None:
     atomic_write_text(root / CURRENT_NAME, build_id + "\n")
 
 
-def _previous_cache(root: Path) -> EmbeddingCache | None:
+def previous_cache(root: Path) -> EmbeddingCache | None:
     """The embeddings saved with the version in use, if they are intact; otherwise None (embed everything)."""
     try:
         folder = _current_folder(root)
-        Manifest.read(folder).verify_files(folder, list(CACHE_FILES))
+        manifest = Manifest.read(folder)
+        if not set(CACHE_FILES) <= set(manifest.files):
+            return None
+        manifest.verify_files(folder, list(CACHE_FILES))
         return EmbeddingCache.load(folder)
     except (IndexStateError, OSError, ValueError) as error:
         logger.debug("not reusing embeddings from %s: %s", root, error)
@@ -273,79 +295,71 @@ def _library_versions() -> dict[str, str]:
     }
 
 
-def build_index(
-    root: str | os.PathLike[str],
-    items: Sequence[tuple[str, str]],
-    embedder: Embedder,
+def reusable_sparse(
+    root: Path,
     corpus_hash: str,
-    tokenizer_config: TokenizerConfig | None = None,
+    ids: Sequence[str],
+    config: TokenizerConfig,
+    tokenizer_cache_dir: str | os.PathLike[str] | None,
+) -> SparseIndex | None:
+    """The BM25 index of the version in use when it was built from these items and tokenizer settings
+    (as a keyword-only version is, before its vectors are made), so a build need not tokenise again."""
+    try:
+        folder = _current_folder(root)
+        manifest = Manifest.read(folder)
+        if manifest.corpus_hash != corpus_hash or manifest.tokenizer.get("fingerprint") != config.fingerprint:
+            return None
+        manifest.verify_files(folder, [IDS_NAME, *(n for n in manifest.files if n.startswith(f"{SPARSE_DIR}/"))])
+        if json.loads((folder / IDS_NAME).read_text(encoding="utf-8")) != list(ids):
+            return None
+        return SparseIndex.load(folder / SPARSE_DIR, ids, JiebaTokenizer(config, cache_dir=tokenizer_cache_dir))
+    except (IndexStateError, OSError, ValueError) as error:
+        logger.debug("not reusing the BM25 index of %s: %s", root, error)
+        return None
+
+
+def publish(
+    root: Path,
+    index: HybridIndex,
     *,
-    dense_kind: DenseKind = "flat",
-    fusion: FusionConfig | None = None,
-    progress: Progress | None = None,
-    batch_size: int = 32,
-    force: bool = False,
-    tokenizer_cache_dir: str | os.PathLike[str] | None = None,
-    keyword_texts: Sequence[str] | None = None,
-    annotate: Callable[[HybridIndex], Mapping[str, Any]] | None = None,
-) -> HybridIndex:
-    """Make the index at root match items, embedding only texts the version in use has no vector for.
-
-    annotate, if given, is called with the built index and what it returns is kept in the manifest's
-    annotations (e.g. thresholds calibrated on this index).
-
-    keyword_texts (one per item) is what BM25 indexes instead of the item texts; the caller's
-    corpus_hash must cover them.
-
-    corpus_hash is the caller's fingerprint of whatever produced the items. When corpus, model, tokenizer
-    settings and dense kind are unchanged and the files are intact, the index in use is loaded and
-    returned as it is. force=True rebuilds from scratch, reusing no stored vector.
-    """
-    root = Path(root)
-    config = tokenizer_config or TokenizerConfig()
-    root.mkdir(parents=True, exist_ok=True)
-    with _build_lock(root):
-        if not force and is_current(root, corpus_hash, embedder.model_id, config, dense_kind):
-            return load_index(root, embedder, corpus_hash, fusion=fusion, tokenizer_cache_dir=tokenizer_cache_dir)
-        _remove_stale_versions(root, keep=_pointer_or_none(root))
-
-        ids, texts = check_items(items)
-        cache = None if force else _previous_cache(root)
-        vectors, cache = embed_with_cache(texts, embedder, cache, batch_size=batch_size, progress=progress)
-        shown = progress or (lambda iterable, **_: iterable)
-        for _ in shown([None], total=1, desc=f"Indexing {len(ids)} texts (keywords, vectors)"):
-            index = HybridIndex.build(
-                items, embedder, config, vectors=vectors, dense_kind=dense_kind, fusion=fusion,
-                tokenizer_cache_dir=tokenizer_cache_dir, keyword_texts=keyword_texts,
-            )
-
-        build_id = _new_build_id()
-        staging = root / VERSIONS_DIR / f"{BUILDING_PREFIX}{build_id}"
-        staging.mkdir(parents=True)
-        try:
-            index.save(staging)
+    model_id: str,
+    corpus_hash: str,
+    cache: EmbeddingCache | None,
+    dense_setting: str,
+    annotations: Mapping[str, Any] | None = None,
+) -> str:
+    """Write index (and the embedding cache) as a new version, switch CURRENT to it and remove the
+    versions it replaces; its build id. The caller holds the build lock."""
+    build_id = _new_build_id()
+    staging = root / VERSIONS_DIR / f"{BUILDING_PREFIX}{build_id}"
+    staging.mkdir(parents=True)
+    dense = index.dense
+    try:
+        index.save(staging)
+        if cache is not None and len(cache.keys):
             cache.save(staging)
-            files = _seal(staging)
-            Manifest(
-                model_id=embedder.model_id,
-                dimension=int(embedder.dimension),
-                corpus_hash=corpus_hash,
-                count=len(ids),
-                dense_kind=dense_kind,
-                tokenizer=config.summary(),
-                files=files,
-                libraries=_library_versions(),
-                build_id=build_id,
-                annotations=dict(annotate(index)) if annotate else {},
-            ).write(staging)
-            os.rename(staging, root / VERSIONS_DIR / build_id)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        fsync_path(root / VERSIONS_DIR)
-        _switch_pointer(root, build_id)
-        _remove_stale_versions(root, keep=build_id)
-        return index
+        files = _seal(staging)
+        Manifest(
+            model_id=model_id,
+            dimension=0 if dense is None else dense.dimension,
+            corpus_hash=corpus_hash,
+            count=len(index),
+            dense_kind=KEYWORD_ONLY if dense is None else dense.kind,
+            dense_params={"setting": dense_setting} | ({} if dense is None else dense.params),
+            tokenizer=index.sparse.tokenizer.config.summary(),
+            files=files,
+            libraries=_library_versions(),
+            build_id=build_id,
+            annotations=dict(annotations or {}),
+        ).write(staging)
+        os.rename(staging, root / VERSIONS_DIR / build_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fsync_path(root / VERSIONS_DIR)
+    _switch_pointer(root, build_id)
+    remove_stale_versions(root, keep=build_id)
+    return build_id
 
 
-__all__ = ["CURRENT_NAME", "MANIFEST_NAME", "build_index", "is_current", "load_index", "read_manifest"]
+__all__ = ["CURRENT_NAME", "MANIFEST_NAME", "is_current", "load_index", "publish", "read_manifest", "remove_leftovers"]

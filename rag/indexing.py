@@ -91,7 +91,8 @@ def open_index(
             dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size,
             annotate=_calibration_annotation,
         )
-    from index.store import CURRENT_NAME, build_index, load_index, read_manifest
+    from index.build import build_index
+    from index.store import CURRENT_NAME, load_index, read_manifest
 
     jieba_cache = tokenizer_cache_dir or index_dir.parent / "jieba"
     adopt_legacy_index(index_dir)
@@ -113,10 +114,10 @@ def open_index(
         index.embedder = embedder
         return index
     index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
-    built_kind = read_manifest(index_dir).dense_kind
-    if built_kind != dense_kind:
+    built = read_manifest(index_dir)
+    if not built.keyword_only and built.dense_setting != dense_kind:
         raise IndexStateError(
-            f"the index at {index_dir} uses {built_kind} vector search, settings say {dense_kind}; "
+            f"the index at {index_dir} uses {built.dense_setting} vector search, settings say {dense_kind}; "
             "run `policy-rag index` to rebuild it"
         )
     return index

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from rag.conversation import is_followup
 from rag.conversation import resolve_followup as resolve_with

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from test_index_fakes import ITEMS, FakeEmbedder, synthetic_passages
 
+from index.build import build_index
 from index.dense import DenseIndex
 from index.errors import ModelError
 from index.hits import Hit
 from index.hybrid import FusionConfig, HybridIndex
 from index.sparse import SparseIndex, top_positions
-from index.store import build_index, load_index
+from index.store import load_index
 from index.tokenize import JiebaTokenizer
 
 IDS = [item_id for item_id, _ in ITEMS]

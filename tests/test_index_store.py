@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from test_index_fakes import ITEMS, FakeEmbedder
 
+from index.build import build_index
 from index.errors import IndexStateError, ModelError
 from index.manifest import FORMAT_VERSION, sha256_file
 from index.store import (
     CURRENT_NAME,
     LOCK_NAME,
-    build_index,
     is_current,
     load_index,
     read_manifest,
@@ -119,7 +119,7 @@ def test_loading_where_nothing_was_built_says_to_build(tmp_path, load):
 
 @pytest.mark.parametrize(
     "name",
-    ["dense.faiss", "ids.json", "tokenizer.json", "sparse/vocab.index.json", "sparse/data.csc.index.npy", "embeddings.npy"],
+    ["dense.faiss", "ids.json", "tokenizer.json", "sparse/vocab.index.json", "sparse/data.csc.index.npy"],
 )
 def test_a_truncated_file_is_named(tmp_path, build, load, name):
     build(tmp_path)
@@ -127,6 +127,16 @@ def test_a_truncated_file_is_named(tmp_path, build, load, name):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(IndexStateError, match=rf"{name}.*damaged or truncated.*policy-rag index --rebuild"):
         load(tmp_path)
+
+
+def test_a_damaged_embedding_cache_leaves_search_working_and_the_index_not_current(tmp_path, build, load):
+    """Searches never read the embedding cache (gigabytes at scale), so loading does not checksum it;
+    the next build does, and repairs it."""
+    before = answers(build(tmp_path))
+    path = current_folder(tmp_path) / "embeddings.npy"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert answers(load(tmp_path)) == before
+    assert not is_current(tmp_path, "corpus-1", "fake-ngram-64")
 
 
 def test_a_missing_file_is_named(tmp_path, build, load):
@@ -298,15 +308,20 @@ def test_a_damaged_embedding_cache_is_not_reused(tmp_path, build):
     assert len(embedder.embedded) == len(ITEMS)
 
 
-def test_progress_is_reported_per_batch(tmp_path, build):
-    seen = []
+def test_progress_counts_texts_once_they_are_embedded(tmp_path, build):
+    seen, embedded_at_tick = [], []
+    embedder = FakeEmbedder()
 
     def progress(iterable, total, desc):
         seen.append((total, desc))
-        yield from iterable
+        for item in iterable:
+            embedded_at_tick.append(len(embedder.embedded))
+            yield item
 
-    build(tmp_path, progress=progress, batch_size=3)
-    assert seen == [(3, f"Embedding {len(ITEMS)} texts"), (1, f"Indexing {len(ITEMS)} texts (keywords, vectors)")]
+    build(tmp_path, embedder=embedder, progress=progress, batch_size=3)
+    assert seen == [(len(ITEMS), f"Embedding {len(ITEMS)} texts")]
+    # A text is counted when its batch of three is done: ticks 1-3 after 3 texts, 4-6 after 6, 7-8 after 8.
+    assert embedded_at_tick == [3, 3, 3, 6, 6, 6, 8, 8]
 
 
 # Crash safety.
@@ -358,6 +373,7 @@ KILLED_BUILD = """
 import sys, time
 from pathlib import Path
 from test_index_fakes import ITEMS, FakeEmbedder
+import index.build as build
 import index.store as store
 
 root, phase, marker, jieba_cache = sys.argv[1:]
@@ -372,18 +388,18 @@ if phase == "writing files":
 elif phase == "before the switch":
     store._switch_pointer = hang
 elif phase == "after the switch":
-    remove = store._remove_stale_versions
+    remove = store.remove_stale_versions
     calls = []
     def remove_then_hang(root, keep):
         calls.append(keep)
         if len(calls) == 2:  # the first call clears leftovers before building
             hang()
         remove(root, keep)
-    store._remove_stale_versions = remove_then_hang
+    store.remove_stale_versions = remove_then_hang
 
 slow = FakeEmbedder(delay_s=0.2, started_marker=marker if phase == "embedding" else None)
 items = [(item_id, text + "（新）") for item_id, text in ITEMS]
-store.build_index(root, items, slow, "corpus-2", batch_size=1, tokenizer_cache_dir=jieba_cache)
+build.build_index(root, items, slow, "corpus-2", batch_size=1, tokenizer_cache_dir=jieba_cache)
 """
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.corpus import load_corpus
 from rag.evidence import (
     CorpusYears,
     Quantity,
@@ -17,7 +18,6 @@ from rag.evidence import (
     year_like_numbers,
     years_in,
 )
-from rag.corpus import load_corpus
 from rag.normalize import normalize
 from rag.questions import (
     ArticleRef,
