@@ -292,7 +292,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="serve processes; more than 1 puts nginx in front")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra argument for `policy-rag serve`")
     parser.add_argument("--url", help="use this running server instead of starting one")
-    parser.add_argument("--eval", type=Path, nargs="+", default=sorted((REPO / "eval").glob("*.jsonl")))
+    parser.add_argument("--eval", type=Path, nargs="+",
+                        default=sorted([*(REPO / "eval").glob("heldout*.jsonl"), *(REPO / "eval").glob("fresh*.jsonl")]),
+                        help="question files (default: the held-out sets about the bundled documents, "
+                        "eval/heldout*.jsonl and eval/fresh*.jsonl; eval/regions* need other regions' documents)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="measure from the first question (by default the app's example questions go first, unmeasured)")
