@@ -167,6 +167,7 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
     start_cpu = [serving.cpu_seconds(pid) for pid in pids]
     own_cpu = resource.getrusage(resource.RUSAGE_SELF)
     peak_rss = list(start_rss)
+    timeline: list[tuple[float, float]] = []  # (seconds, total RSS of the workers), once a minute
     stop_sampling = threading.Event()
 
     def sample() -> None:
@@ -175,12 +176,15 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
                 value = serving.rss_mib(pid)
                 if value is not None and (peak_rss[i] is None or value > peak_rss[i]):
                     peak_rss[i] = value
+            elapsed = time.monotonic() - began
+            if pids and elapsed >= 60 * (len(timeline) + 1):
+                timeline.append((elapsed, sum(serving.rss_mib(pid) or 0 for pid in pids)))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     ready = [r for r in runs if r.client]
     gate = threading.Barrier(max(1, len(ready)))
     began = time.monotonic()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     deadline = began + args.duration if args.duration else None
 
     def client_loop(client: ClientRun) -> list[Result]:
@@ -208,6 +212,7 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
         "failed_connects": failed_connects,
         "connect_seconds": [s for r in runs for s in r.connect_seconds],
         "rss": list(zip(start_rss, end_rss, peak_rss, strict=True)),
+        "timeline": timeline,
         "server_cpu": sum((e or 0) - (s or 0) for s, e in zip(start_cpu, end_cpu, strict=True)),
         "client_cpu": (own.ru_utime + own.ru_stime) - (own_cpu.ru_utime + own_cpu.ru_stime),
     }
@@ -267,6 +272,8 @@ def report(measured: dict, args: argparse.Namespace, where: str, questions: int,
               f"per answer), this benchmark's clients {measured['client_cpu']:.1f} s")
     for i, (start, end, peak) in enumerate(measured["rss"]):
         print(f"server worker {i + 1} RSS (MiB): {start:.0f} at start, {end:.0f} at end, {peak:.0f} peak")
+    if measured["timeline"]:
+        print("server RSS by minute (MiB): " + ", ".join(f"{s / 60:.0f} min {m:.0f}" for s, m in measured["timeline"]))
     problems = [r for r in results if r.outcome in ("error", "timeout", "uncited")]
     for failure in measured["failed_connects"][:5]:
         print(f"  connect failed: {failure}")
