@@ -159,7 +159,8 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
                       args.timeout, args.session_questions) for i in range(args.clients)]
     pids = served.worker_pids if served else []
     if args.warmup:
-        warm_up(url)
+        for worker_url in (served.worker_urls if served else [url]):
+            warm_up(worker_url)
     with ThreadPoolExecutor(max_workers=args.clients) as pool_exec:
         connected = list(pool_exec.map(lambda r: _try(r.connect), runs))
     failed_connects = [c for c in connected if c]
@@ -219,8 +220,9 @@ def run(url: str, questions: list[Question], args: argparse.Namespace, served: s
 
 
 def warm_up(url: str) -> None:
-    """The app's example questions once, not measured: a server that has just started loads its
-    English dictionary and fills its caches on the first questions, as any long-running one has."""
+    """The app's example questions once, not measured, on each worker directly: a server that has
+    just started loads its English dictionary and fills its caches on its first questions, as any
+    long-running one already has."""
     from ui.app import EXAMPLES
 
     client = ClientRun(url, [], timeout=120, per_session=len(EXAMPLES))

@@ -72,6 +72,7 @@ class Served:
     workers: list[subprocess.Popen]
     proxy: subprocess.Popen | None = None
     folder: Path = field(default_factory=Path)
+    worker_urls: list[str] = field(default_factory=list)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -102,7 +103,7 @@ def start(data_dir: Path, workers: int = 1, serve_args: list[str] | None = None)
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     ports = [free_port() for _ in range(workers)]
     processes: list[subprocess.Popen] = []
-    served = Served("", processes, folder=folder)
+    served = Served("", processes, folder=folder, worker_urls=[f"http://127.0.0.1:{port}" for port in ports])
     try:
         for port in ports:
             log_path = folder / f"serve-{port}.log"
