@@ -175,12 +175,10 @@ def _load_session(path: Path, threads: int) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     # Idle intra-op threads sleep instead of spinning: a server answers many questions at once on few
-    # cores, and spinning threads took the CPU the other requests needed (docs/performance.md).
+    # cores, and spinning threads took the CPU the other requests needed; on a busy 2-core machine
+    # spinning also made embedding the passages 3-4 times slower (docs/performance.md).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; its warnings are for model authors
-    # Idle threads sleep instead of spinning: on a busy 2-core machine spinning made embedding the
-    # passages 3-4 times slower (docs/performance.md).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own unexported exception types

@@ -42,10 +42,10 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
         parents=parents,
         help="show one clause by id, or by document and label",
         description="Show one clause by id, or by document and label.",
-        epilog="examples:\n  policy-rag show 国发〔2020〕7号 二、（五）\n  policy-rag show hebei-opinions:二.一.5",
+        epilog="examples:\n  policy-rag show 国发〔2019〕12号 二、（五）\n  policy-rag show 粤府〔2021〕5号 第三条\n  policy-rag show <clause id from `policy-rag clauses --jsonl`>",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    show.add_argument("ref", help="a clause id, or a document reference (id, 国发〔2020〕7号, 河北…)")
+    show.add_argument("ref", help="a clause id, or a document reference (id, document number, region, title…)")
     show.add_argument("label", nargs="?", help="the clause label in that document, e.g. 二、（五） or 二(一)5")
     show.add_argument("--json", action="store_true", help="print the clause as JSON")
     show.set_defaults(handler=_show)

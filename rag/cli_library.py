@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     add.add_argument("paths", nargs="+", metavar="PATH", help="a file or a folder (read recursively)")
     meta = add.add_argument_group("metadata (overrides what the text gives; \"\" for unknown)")
     meta.add_argument("--title")
-    meta.add_argument("--number", help="document number, e.g. 国发〔2020〕7号")
+    meta.add_argument("--number", help="document number, e.g. 粤府〔2021〕5号")
     meta.add_argument("--issuer")
     meta.add_argument("--date", help="e.g. 2020-07-13 or 2020年7月13日")
     meta.add_argument("--level", help="national, provincial, city or county")

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     group.add_argument("--doc", action="append", default=[], metavar="REF",
                        help="only this document (id, number or region); repeatable")
     group.add_argument("--level", action="append", default=[], choices=["national", "provincial", "city", "county"])
-    group.add_argument("--region", action="append", default=[], metavar="NAME", help="e.g. 河北; repeatable")
+    group.add_argument("--region", action="append", default=[], metavar="NAME", help="e.g. 广东; repeatable")
     group.add_argument("--no-drafts", action="store_true", help="leave out drafts (征求意见稿)")
 
     search = subparsers.add_parser("search", parents=[*parents, filters], help="find the clauses for a question")

@@ -1,7 +1,7 @@
 """The corpus API: load the policy files into documents and clauses, and look them up.
 
     corpus = load_corpus(settings.corpus_dir)
-    corpus.find_clause("国发〔2020〕7号", "二、（五）").citation
+    corpus.find_clause("国发〔2019〕12号", "二、（五）").citation
 
 Loading reads every policy file of the corpus folder (the bundled library: its metadata read from
 the text, with metadata.toml as an optional override layer) and the documents a user added to the
@@ -128,7 +128,7 @@ class Corpus:
         return found
 
     def resolve_document(self, ref: str) -> Document:
-        """The document a reference names: id, document number (also 国发7号), region, issuer or title."""
+        """The document a reference names: id, document number (also 国发12号), region, issuer or title."""
         return resolve_document(ref.strip(), self.documents, self.aliases)
 
     def find_clause(self, doc_ref: str, label: str) -> Clause:
@@ -137,7 +137,7 @@ class Corpus:
         return find_clause_by_label(document, self._by_doc[document.id], label.strip())
 
     def lookup(self, ref: str, label: str | None = None) -> Clause:
-        """A clause by id, or by document reference and label (also run together: 国发7号二、（五）)."""
+        """A clause by id, or by document reference and label (also run together: 国发12号二、（五）)."""
         if label is not None:
             return self.find_clause(ref, label)
         ref = ref.strip()
@@ -155,7 +155,7 @@ class Corpus:
             raise
 
     def document_of_file(self, file: str) -> str:
-        """The id of the document a corpus file holds (Hebei's two files give the same id)."""
+        """The id of the document a corpus file holds (a simplified and a traditional copy of one document give the same id)."""
         try:
             return self.aliases[file]
         except KeyError:

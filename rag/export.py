@@ -65,7 +65,7 @@ def quoted_text(citation: Citation) -> str:
 
 
 def restated_rows(answer: Answer) -> list[ComparisonRow]:
-    """The comparison rows the answer text already lists, one line each ("- 河北：…"); a table or list
+    """The comparison rows the answer text already lists, one line each ("- 广东：…"); a table or list
     of the comparison repeats only the others."""
     lines = [line.strip() for line in answer.text.splitlines()]
     return [row for row in answer.comparison if row.summary and any(_restates(line, row) for line in lines)]

@@ -67,7 +67,7 @@ class FileFacts:
 
     def __post_init__(self) -> None:
         if not valid_id(self.id):
-            raise ValueError(f"id {self.id!r} must be lower-case letters, digits and hyphens, e.g. hebei-2020-52")
+            raise ValueError(f"id {self.id!r} must be lower-case letters, digits and hyphens, e.g. guangdong-2021-5")
         if self.script not in SCRIPTS:
             raise ValueError(f"script {self.script!r} must be one of {', '.join(SCRIPTS)}")
 

@@ -53,6 +53,8 @@ class PolicyQA:
         from rag.indexing import built_fingerprint
         from rag.library_changes import open_corpus
 
+        if not settings.corpus_dir.is_dir():  # say so before minutes of building a model
+            open_corpus(settings)
         embedder = load_embedder(settings, progress)
         for attempt in range(2):
             seen = built_fingerprint(settings.index_dir)

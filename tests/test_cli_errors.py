@@ -227,8 +227,8 @@ def test_show_help_keeps_each_example_on_its_own_line(monkeypatch):
     with contextlib.redirect_stdout(out):
         assert main(["show", "--help"]) == 0
     lines = [line.strip() for line in out.getvalue().splitlines()]
-    assert "policy-rag show 国发〔2020〕7号 二、（五）" in lines
-    assert "policy-rag show hebei-opinions:二.一.5" in lines
+    assert "policy-rag show 国发〔2019〕12号 二、（五）" in lines
+    assert "policy-rag show 粤府〔2021〕5号 第三条" in lines
 
 
 # --- through the real CLI and model -----------------------------------------------------------------
