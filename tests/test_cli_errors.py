@@ -252,6 +252,8 @@ def test_bad_jsonl_lines_are_reported_while_the_others_are_answered(run_cli, pol
 def test_stale_index_message_names_the_command_with_the_same_options(run_cli, policyqa_data_dir, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(PACKAGE_CORPUS_DIR, corpus)
+    built = run_cli("index", "--corpus-dir", str(corpus), data_dir=policyqa_data_dir)  # each corpus has its index
+    assert built.returncode == 0, built.stderr
     national = corpus / "002_aceb60dd589429a8.txt"
     national.write_text(national.read_text(encoding="utf-8") + "\n（此件公开发布）\n", encoding="utf-8")
     result = run_cli("search", GOOD, "--corpus-dir", str(corpus), data_dir=policyqa_data_dir)
