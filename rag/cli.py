@@ -22,7 +22,7 @@ from rag.settings import DEFAULT_MODEL, PACKAGE_CORPUS_DIR, Settings
 __all__ = ["COMMAND_MODULES", "build_parser", "fix_command", "main"]
 
 PROG = "policy-rag"
-COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_search")
+COMMAND_MODULES: tuple[str, ...] = ("rag.cli_corpus", "rag.cli_library", "rag.cli_search")
 """The commands of the policy layer; ui/cli.py adds `serve` on top (rag/ never imports ui/)."""
 DEBUG_ENV = "POLICYQA_DEBUG"
 """Set to 1 to see the traceback of an unexpected error instead of its one-line summary."""

@@ -1,4 +1,5 @@
-"""Corpus commands: `corpus` (documents and what cleaning dropped), `clauses` (every clause), `show`."""
+"""Corpus commands: `corpus` (the library's documents and what cleaning dropped), `clauses` (every
+clause), `show`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import json
 import sys
 import unicodedata
+from collections import Counter
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rag.errors import UnknownReferenceError
@@ -24,9 +26,11 @@ _LABELS_SHOWN = 6
 
 def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     corpus = subparsers.add_parser(
-        "corpus", parents=parents, help="list the documents, their metadata and clause counts, and dropped junk"
+        "corpus", parents=parents,
+        help="list the library's documents (bundled and added), their metadata, clause counts and dropped junk",
     )
     corpus.add_argument("--json", action="store_true", help="print a JSON list of documents instead of a table")
+    corpus.add_argument("--verbose", action="store_true", help="also print each dropped line's text")
     corpus.set_defaults(handler=_corpus)
 
     clauses = subparsers.add_parser("clauses", parents=parents, help="print every clause")
@@ -48,9 +52,9 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
 
 
 def _load(settings: Settings) -> Corpus:
-    from rag.corpus import load_corpus
+    from rag.library_changes import open_corpus
 
-    return load_corpus(settings.corpus_dir)
+    return open_corpus(settings)
 
 
 def document_record(corpus: Corpus, document: Document) -> dict[str, Any]:
@@ -62,10 +66,14 @@ def document_record(corpus: Corpus, document: Document) -> dict[str, Any]:
         "doc_number": document.doc_number,
         "issuer": document.issuer,
         "date": document.date,
-        "level": document.level.value,
+        "level": document.level.value if document.level else None,
         "region": document.region,
+        "city": document.city,
+        "genre": document.genre,
         "status": document.status.value,
+        "origin": document.origin.value,
         "source_files": list(document.source_files),
+        "evidence": {e.field: e.record() for e in document.evidence},
         "counts": {
             "sections": counts.sections,
             "articles": counts.articles,
@@ -104,7 +112,7 @@ def _corpus(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     _print_table(corpus, sys.stdout)
     print()
-    _print_dropped(corpus, sys.stdout)
+    _print_dropped(corpus, sys.stdout, verbose=args.verbose)
     return 0
 
 
@@ -166,24 +174,27 @@ def _pad(text: str, width: int) -> str:
 
 
 def _print_table(corpus: Corpus, out: TextIO) -> None:
-    header = ["id", "number", "date", "issuer", "region", "level", "status", "sec", "art", "items", "clauses", "files"]
+    header = ["id", "origin", "number", "date", "issuer", "region", "city", "level", "status", "sec", "art", "items",
+              "clauses", "files"]
     rows = [header]
     for d in corpus.documents:
         c = corpus.counts[d.id]
         rows.append(
             [
                 d.id,
+                d.origin.value,
                 d.doc_number or "—",
                 d.date or "—",
                 d.issuer or "—",
-                d.region,
-                d.level.value,
+                d.region or "unknown",
+                d.city or "—",
+                d.level.value if d.level else "unknown",
                 d.status.value,
                 str(c.sections),
                 str(c.articles),
                 str(c.items),
                 str(c.clauses),
-                " ".join(f[:3] for f in d.source_files),
+                " ".join(_short(f) for f in d.source_files),
             ]
         )
     widths = [max(_width(row[i]) for row in rows) for i in range(len(header))]
@@ -196,14 +207,26 @@ def _print_table(corpus: Corpus, out: TextIO) -> None:
         print(f"{_pad('', widths[0])}  files: {', '.join(d.source_files)}", file=out)
 
 
-def _print_dropped(corpus: Corpus, out: TextIO) -> None:
+def _short(file: str) -> str:
+    """A bundled seed's number prefix (000), or a file name cut to a few characters."""
+    return file[:3] if file[:3].isdigit() else (file if len(file) <= 12 else file[:11] + "…")
+
+
+def _print_dropped(corpus: Corpus, out: TextIO, verbose: bool = False) -> None:
     print("Dropped as not document text:", file=out)
     for report in corpus.reports:
         if not report.dropped:
             print(f"  {report.file}: nothing", file=out)
             continue
-        print(f"  {report.file}: {len(report.dropped)} lines, {report.dropped_chars} characters", file=out)
+        kinds = Counter(d.reason for d in report.dropped)
+        summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        print(f"  {report.file}: {len(report.dropped)} lines, {report.dropped_chars} characters ({summary})", file=out)
+        if not verbose:
+            continue
         for dropped in report.dropped:
             text = dropped.line.text
             preview = text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
             print(f"    line {dropped.line.number:>4}  {dropped.reason}: {preview}", file=out)
+    if not verbose and any(r.dropped for r in corpus.reports):
+        print("  (the dropped lines' text: policy-rag corpus --verbose)", file=out)
+

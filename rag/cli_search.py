@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     group = filters.add_argument_group("filters")
     group.add_argument("--doc", action="append", default=[], metavar="REF",
                        help="only this document (id, number or region); repeatable")
-    group.add_argument("--level", action="append", default=[], choices=["national", "provincial"])
+    group.add_argument("--level", action="append", default=[], choices=["national", "provincial", "city", "county"])
     group.add_argument("--region", action="append", default=[], metavar="NAME", help="e.g. 河北; repeatable")
     group.add_argument("--no-drafts", action="store_true", help="leave out drafts (征求意见稿)")
 
@@ -99,13 +99,13 @@ def _model_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.corpus import load_corpus
     from rag.embedding import model_id
     from rag.indexing import index_inputs, index_is_current, remove_index_leftovers
+    from rag.library_changes import open_corpus
 
     started = time.perf_counter()
     if not args.rebuild:
-        corpus = load_corpus(settings.corpus_dir)
+        corpus = open_corpus(settings)
         inputs = index_inputs(corpus, settings.corpus_dir)
         current_model = model_id(settings, progress=_progress())
         if index_is_current(inputs, settings.index_dir, current_model, settings.dense_index):

@@ -3,16 +3,18 @@
     corpus = load_corpus(settings.corpus_dir)
     corpus.find_clause("国发〔2020〕7号", "二、（五）").citation
 
-Loading reads metadata.toml and every *.txt file, cleans and parses each file, recognises files that
-hold the same document (rag.duplicates) and keeps one document with the canonical file's clauses;
-a clause lists every file that holds it, and a part that only a duplicate prints (a signature and
-date) becomes a clause cited from that file, so no text is lost by merging.
+Loading reads every policy file of the corpus folder (the bundled library: its metadata read from
+the text, with metadata.toml as an optional override layer) and the documents a user added to the
+library in the data folder (rag/library.py hands them in as SourceFile), cleans and parses each file,
+recognises files that hold the same document (rag.duplicates) and keeps one document with the
+canonical file's clauses; a clause lists every file that holds it, and a part that only a duplicate
+prints (a signature and date) becomes a clause cited from that file, so no text is lost by merging.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -20,7 +22,7 @@ from types import MappingProxyType
 from rag.citations import cite
 from rag.clauses import Clause
 from rag.cleaning import DroppedLine
-from rag.documents import Document
+from rag.documents import Document, Origin
 from rag.duplicates import (
     DUPLICATE_THRESHOLD,
     FileSummary,
@@ -29,10 +31,14 @@ from rag.duplicates import (
     similarity,
 )
 from rag.errors import CorpusError, UnknownReferenceError
+from rag.indexing import TERMS_FILE
+from rag.library_facts import Override, read_facts
+from rag.library_files import extract_text_of, supported_suffixes
 from rag.metadata import (
     METADATA_FILE,
+    CorpusMetadata,
     FileFacts,
-    check_facts_against_text,
+    check_overrides_against_text,
     load_metadata,
 )
 from rag.normalize import normalize, to_simplified
@@ -42,7 +48,8 @@ from rag.references import find_clause_by_label, resolve_document
 from rag.textio import read_text
 from rag.units import find_unit_notes
 
-__all__ = ["CleaningReport", "Corpus", "DocumentCounts", "load_corpus"]
+__all__ = ["CleaningReport", "Corpus", "DocumentCounts", "SourceFile", "bundled_files", "load_corpus", "parse_source",
+           "read_bundled"]
 
 PARSER_VERSION = "1"
 """Part of the content hash: bump it when cleaning or parsing changes, so built indexes go stale."""
@@ -172,47 +179,99 @@ class Corpus:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file of the library, read: its name (unique in the library), the text clause spans index
+    into, its facts, and a fingerprint of what was read (for the content hash)."""
+
+    file: str
+    text: str
+    facts: FileFacts
+    origin: Origin
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
 class _ReadFile:
     facts: FileFacts
     text: str
     parsed: ParsedText
     report: CleaningReport
+    origin: Origin
 
 
-def load_corpus(corpus_dir: Path) -> Corpus:
-    """Read, clean, parse and merge every corpus file; CorpusError saying what to fix on failure."""
+def bundled_files(corpus_dir: Path) -> tuple[list[str], CorpusMetadata]:
+    """The names of the policy files of a corpus folder (supported suffixes, minus not_documents)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist; pass --corpus-dir or set POLICYQA_CORPUS_DIR")
     metadata = load_metadata(corpus_dir)
-    facts = metadata.files
-    names = sorted(p.name for p in corpus_dir.glob("*.txt") if p.is_file() and p.name not in metadata.not_documents)
-    unlisted = [n for n in names if n not in facts]
-    if unlisted:
-        raise CorpusError(
-            f'{", ".join(unlisted)} in {corpus_dir} has no entry in {METADATA_FILE}; add a [files."<name>"] '
-            "table for a policy document, or list the file in not_documents"
-        )
-    missing = [n for n in facts if n not in names]
+    suffixes = supported_suffixes()
+    names = sorted(
+        p.name
+        for p in corpus_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in suffixes and p.name not in metadata.not_documents
+        and p.name != TERMS_FILE and not p.name.startswith(".")
+    )
+    missing = [n for n in metadata.files if n not in names]
     if missing:
         raise CorpusError(f"{METADATA_FILE} lists {', '.join(missing)} but {corpus_dir} has no such file")
-    files = {name: _read(corpus_dir / name, facts[name]) for name in names}
+    return names, metadata
+
+
+def read_bundled(corpus_dir: Path, name: str, metadata: CorpusMetadata) -> SourceFile:
+    """One file of the corpus folder with its metadata.toml overrides (if any) on what its text gives."""
+    path = Path(corpus_dir) / name
+    text = read_text(path) if path.suffix.lower() == ".txt" else extract_text_of(path)
+    entry = metadata.files.get(name)
+    overrides: dict[str, Override] = {}
+    if entry is not None:
+        check_overrides_against_text(entry, text)
+        overrides = {key: Override(value, METADATA_FILE) for key, value in entry.values.items()}
+    facts = read_facts(name, text, overrides=overrides)
+    return SourceFile(name, text, facts, Origin.BUNDLED, "")
+
+
+def load_corpus(corpus_dir: Path, added: Sequence[SourceFile] = ()) -> Corpus:
+    """Read, clean, parse and merge every file of the corpus folder, plus the `added` documents of the
+    library; CorpusError saying what to fix on failure.
+
+    Duplicates are recognised among the corpus folder's files; added documents were checked against
+    everything when they were added (rag/library_add.py), so each is a document of its own.
+    """
+    corpus_dir = Path(corpus_dir)
+    names, metadata = bundled_files(corpus_dir)
+    sources = [read_bundled(corpus_dir, name, metadata) for name in names]
+    taken = set(names)
+    for source in added:
+        if source.file in taken:
+            raise CorpusError(
+                f"the library holds two files named {source.file!r} (one in {corpus_dir}); "
+                f"remove the added one with `policy-rag remove {source.facts.id}` and add it again"
+            )
+        taken.add(source.file)
+    files = {s.file: _read(s) for s in (*sources, *added)}
     summaries = [
         FileSummary(
             name=name,
-            body="\n".join(line.text for line in f.parsed.cleaned.body),
-            junk_chars=f.report.dropped_chars,
-            script=f.facts.script,
+            body="\n".join(line.text for line in files[name].parsed.cleaned.body),
+            junk_chars=files[name].report.dropped_chars,
+            script=files[name].facts.script,
         )
-        for name, f in files.items()
+        for name in names
     ]
+    groups = [[s.name for s in group] for group in group_duplicates(summaries)] + [[s.file] for s in added]
     documents: list[Document] = []
     clauses: list[Clause] = []
     counts: dict[str, DocumentCounts] = {}
     aliases: dict[str, str] = {}
-    for group in group_duplicates(summaries):
-        canonical, others = files[group[0].name], [files[s.name] for s in group[1:]]
+    for group in groups:
+        canonical, others = files[group[0]], [files[n] for n in group[1:]]
         document = _document(canonical, others)
+        if any(d.id == document.id for d in documents):
+            raise CorpusError(
+                f"two documents of the library have the id {document.id!r}; "
+                f"give one another id (metadata.toml) or remove the added one with `policy-rag remove`"
+            )
         doc_clauses = [_clause(document, unit, canonical, others) for unit in canonical.parsed.units]
         # A part only a duplicate prints (001's signature and date) is kept, cited from that file.
         labels = {unit.label for unit in canonical.parsed.units}
@@ -232,20 +291,24 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         documents=tuple(documents),
         clauses=tuple(clauses),
         counts=MappingProxyType(counts),
-        reports=tuple(files[name].report for name in names),
-        content_hash=_content_hash(corpus_dir, names),
+        reports=tuple(f.report for f in files.values()),
+        content_hash=_content_hash(corpus_dir, names, added),
         aliases=MappingProxyType(aliases),
         file_texts=MappingProxyType({name: f.text for name, f in files.items()}),
     )
 
 
-def _read(path: Path, facts: FileFacts) -> _ReadFile:
-    text = read_text(path)
-    check_facts_against_text(facts, text)
-    parsed = parse_text(text, name=path.name)
+def parse_source(file: str, text: str) -> tuple[ParsedText, CleaningReport]:
+    """The parsed text of one file and what cleaning dropped from it."""
+    parsed = parse_text(text, name=file)
     orphans = tuple(DroppedLine(line, ORPHAN_REASON) for line in parsed.orphans)
     dropped = tuple(sorted((*parsed.cleaned.dropped, *orphans), key=lambda d: d.line.start))
-    return _ReadFile(facts, text, parsed, CleaningReport(path.name, dropped))
+    return parsed, CleaningReport(file, dropped)
+
+
+def _read(source: SourceFile) -> _ReadFile:
+    parsed, report = parse_source(source.file, source.text)
+    return _ReadFile(source.facts, source.text, parsed, report, source.origin)
 
 
 def _document(canonical: _ReadFile, others: list[_ReadFile]) -> Document:
@@ -262,6 +325,10 @@ def _document(canonical: _ReadFile, others: list[_ReadFile]) -> Document:
         status=merged.status,
         script=merged.script,
         source_files=(canonical.facts.file, *(o.facts.file for o in others)),
+        city=merged.city,
+        genre=merged.genre,
+        origin=canonical.origin,
+        evidence=merged.evidence,
     )
 
 
@@ -294,10 +361,13 @@ def _flatten(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(unit for group in groups for unit in group))
 
 
-def _content_hash(corpus_dir: Path, names: list[str]) -> str:
+def _content_hash(corpus_dir: Path, names: list[str], added: Sequence[SourceFile] = ()) -> str:
     digest = hashlib.sha256(f"policyqa-corpus parser={PARSER_VERSION}\n".encode())
     for name in [METADATA_FILE, *names]:
-        data = (corpus_dir / name).read_bytes()
+        path = corpus_dir / name
+        data = path.read_bytes() if path.exists() else b""
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
+    for source in added:
+        digest.update(f"added\0{source.file}\0{source.fingerprint}\n".encode())
     return digest.hexdigest()

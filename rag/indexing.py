@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 PASSAGE_SCHEME = "sentences+clauses-v5"
 """Part of the index fingerprint: change it when passages_of or passage_text change."""
 TERMS_FILE = "terms.txt"
+DEFAULT_COMMAND = "policy-rag index"
 
 Progress = Callable[..., Any]
 
@@ -67,17 +68,20 @@ def open_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     dense_kind: str = "flat",
+    command: str = DEFAULT_COMMAND,
+    tokenizer_cache_dir: Path | None = None,
 ) -> HybridIndex:
     """The index for these inputs.
 
     Built when there is none yet (first run). An existing one is loaded and checked: when it is
     damaged, stale or made with another model, IndexStateError says so and what to run — unless
     `repair` (what `policy-rag index` does), which rebuilds it, re-embedding only new text.
-    `rebuild` starts from scratch.
+    `rebuild` starts from scratch. `command` is how the person runs `policy-rag index` with their
+    settings (Settings.command("index")); error messages name it.
     """
     from index.store import CURRENT_NAME, build_index, load_index, read_manifest
 
-    jieba_cache = index_dir.parent / "jieba"
+    jieba_cache = tokenizer_cache_dir or index_dir.parent / "jieba"
     if repair or rebuild or not (index_dir / CURRENT_NAME).exists():
         return build_index(
             index_dir,
@@ -92,14 +96,33 @@ def open_index(
             tokenizer_cache_dir=jieba_cache,
             annotate=_calibration_annotation,
         )
-    index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
+    try:
+        index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
+    except IndexStateError as error:
+        raise IndexStateError(_with_command(str(error), command)) from None
     built_kind = read_manifest(index_dir).dense_kind
     if built_kind != dense_kind:
         raise IndexStateError(
             f"the index at {index_dir} uses {built_kind} vector search, settings say {dense_kind}; "
-            "run `policy-rag index` to rebuild it"
+            f"run `{command}` to rebuild it"
         )
     return index
+
+
+def _with_command(message: str, command: str) -> str:
+    """index/ names the plain `policy-rag index`; name the command with the person's own options."""
+    return message.replace(f"`{DEFAULT_COMMAND}", f"`{command}")
+
+
+def built_fingerprint(index_dir: Path) -> str | None:
+    """The fingerprint of the index version in use at index_dir, None if there is none (reads its
+    manifest only)."""
+    from index.store import read_manifest
+
+    try:
+        return read_manifest(index_dir).corpus_hash
+    except (OSError, IndexStateError):
+        return None
 
 
 def index_is_current(inputs: IndexInputs, index_dir: Path, model_id: str, dense_kind: str = "flat") -> bool:

@@ -28,7 +28,7 @@ _MIN_TITLE_FRAGMENT = 4
 
 
 def _known(documents: Sequence[Document]) -> str:
-    return "; ".join(f"{d.id} ({d.doc_number or d.region})" for d in documents)
+    return "; ".join(f"{d.id} ({d.doc_number or d.region or d.title})" for d in documents)
 
 
 def _number_parts(text: str) -> tuple[str, str | None, str] | None:
@@ -37,12 +37,10 @@ def _number_parts(text: str) -> tuple[str, str | None, str] | None:
 
 
 def _names(document: Document) -> set[str]:
-    names = {document.region}
-    if document.level is Level.PROVINCIAL:
+    names = {document.region, document.city, document.issuer}
+    if document.level is Level.PROVINCIAL and document.region:
         names.add(f"{document.region}省")
-    if document.issuer:
-        names.add(document.issuer)
-    return {normalize_for_match(n) for n in names}
+    return {normalize_for_match(n) for n in names if n}
 
 
 def resolve_document(ref: str, documents: Sequence[Document], aliases: Mapping[str, str]) -> Document:

@@ -9,7 +9,7 @@ from typing import Any
 from rag.answer import compose
 from rag.calibration import Calibration
 from rag.conversation import resolve_followup
-from rag.corpus import Corpus, load_corpus
+from rag.corpus import Corpus
 from rag.crosslingual import EnglishToChinese, load_cedict_lines
 from rag.evidence import CorpusYears
 from rag.filters import Filters
@@ -40,14 +40,16 @@ class PolicyQA:
     def open(
         cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False
     ) -> PolicyQA:
-        """Load the corpus, the embedding model and the index, building them on first use.
+        """Load the corpus (bundled and added documents), the embedding model and the index, building
+        them on first use.
 
         An index that is damaged, stale or made with another model is reported (IndexStateError),
         not silently rebuilt, unless `repair`; `rebuild` re-embeds everything.
         """
         from rag.embedding import load_embedder
+        from rag.library_changes import open_corpus
 
-        corpus = load_corpus(settings.corpus_dir)
+        corpus = open_corpus(settings)
         embedder = load_embedder(settings, progress)
         inputs = index_inputs(corpus, settings.corpus_dir)
         index = open_index(
@@ -58,6 +60,8 @@ class PolicyQA:
             rebuild=rebuild,
             progress=progress,
             dense_kind=settings.dense_index,
+            command=settings.command("index"),
+            tokenizer_cache_dir=settings.jieba_dir,
         )
         def english() -> EnglishToChinese:
             return EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))

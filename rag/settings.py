@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +16,8 @@ DEFAULT_MODEL = "default"
 
 DENSE_INDEX_KINDS = ("flat", "hnsw")
 PACKAGE_CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
+DEFAULT_MAX_UPLOAD_MB = 20.0
+PROG = "policy-rag"
 
 
 def _default_data_dir() -> Path:
@@ -45,6 +50,8 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     feedback: bool = True
     """Whether the chat offers thumbs up/down, stored in feedback_path (they hold users' questions)."""
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    """Files larger than this are refused by `policy-rag add` and the upload."""
 
     def __post_init__(self) -> None:
         if self.dense_index not in DENSE_INDEX_KINDS:
@@ -52,10 +59,42 @@ class Settings:
                 f"dense index {self.dense_index!r} must be one of {', '.join(DENSE_INDEX_KINDS)}; "
                 "check --dense-index or POLICYQA_DENSE_INDEX"
             )
+        if not self.max_upload_mb > 0:
+            raise PolicyQAError(f"the upload size limit must be a positive number of MB, got {self.max_upload_mb!r}; "
+                                "check POLICYQA_MAX_UPLOAD_MB")
 
     @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        """The index of this corpus folder (with the library's added documents): one per corpus folder, so
+        one data folder serves every corpus folder it is used with."""
+        return self.data_dir / "index" / corpus_key(self.corpus_dir)
+
+    @property
+    def library_dir(self) -> Path:
+        """The documents users added (rag/library.py)."""
+        return self.data_dir / "library"
+
+    @property
+    def jieba_dir(self) -> Path:
+        return self.data_dir / "jieba"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def command(self, *words: str) -> str:
+        """The `policy-rag` command line for these settings: global options that differ from the
+        defaults come first, so the command acts on the same corpus, data and model."""
+        parts = [PROG]
+        if _resolved(self.corpus_dir) != _resolved(PACKAGE_CORPUS_DIR):
+            parts += ["--corpus-dir", str(self.corpus_dir)]
+        if _resolved(self.data_dir) != _resolved(_default_data_dir()):
+            parts += ["--data-dir", str(self.data_dir)]
+        if self.model != DEFAULT_MODEL:
+            parts += ["--model", self.model]
+        if self.dense_index != "flat":
+            parts += ["--dense-index", self.dense_index]
+        return shlex.join([*parts, *words])
 
     @property
     def models_dir(self) -> Path:
@@ -80,6 +119,13 @@ class Settings:
             values["dense_index"] = env["POLICYQA_DENSE_INDEX"]
         if env.get("POLICYQA_FEEDBACK", "").strip().lower() in ("off", "0", "false", "no"):
             values["feedback"] = False
+        if env.get("POLICYQA_MAX_UPLOAD_MB"):
+            try:
+                values["max_upload_mb"] = float(env["POLICYQA_MAX_UPLOAD_MB"])
+            except ValueError:
+                raise PolicyQAError(
+                    f"POLICYQA_MAX_UPLOAD_MB must be a number of megabytes, got {env['POLICYQA_MAX_UPLOAD_MB']!r}"
+                ) from None
         values["llm"] = LLMSettings(
             base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
             model=env.get("POLICYQA_LLM_MODEL") or None,
@@ -89,3 +135,17 @@ class Settings:
         for key in ("corpus_dir", "data_dir"):
             values[key] = Path(values[key]).expanduser() if key in values else None
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).expanduser().resolve()
+    except OSError:
+        return Path(path).expanduser().absolute()
+
+
+def corpus_key(corpus_dir: Path) -> str:
+    """The name of a corpus folder's index inside data_dir/index: readable, and unique per resolved path."""
+    resolved = _resolved(corpus_dir)
+    slug = re.sub(r"[^a-z0-9]+", "-", resolved.name.lower()).strip("-")[:24] or "corpus"
+    return f"{slug}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:10]}"

@@ -37,11 +37,17 @@ def test_corpus_json_lists_documents_with_metadata_and_counts(capsys: pytest.Cap
         "date",
         "level",
         "region",
+        "city",
+        "genre",
         "status",
+        "origin",
         "source_files",
+        "evidence",
         "counts",
     }
     assert hebei["doc_number"] == "冀政字〔2020〕52号" and hebei["title_derived"] is False
+    assert hebei["origin"] == "bundled" and hebei["city"] is None
+    assert hebei["evidence"]["doc_number"]["source"] == "override" and hebei["evidence"]["doc_number"]["line"] > 0
     assert hebei["source_files"] == ["000_d1e2f62dd4ac9d56.txt", "001_f2cc480d52bcecb0.txt"]
     assert hebei["counts"] == {"sections": 3, "articles": 13, "items": 21, "clauses": 30}
     assert documents["sichuan-opinions-draft"]["status"] == "draft"
@@ -52,8 +58,10 @@ def test_corpus_table_reports_junk_dropped_from_the_scraped_file(capsys: pytest.
     code, out, _ = _run(capsys, "corpus")
     assert code == 0
     assert "国发〔2020〕7号" in out and "sichuan-opinions-draft" in out
-    assert "001_f2cc480d52bcecb0.txt: 14 lines" in out
-    assert "您是本站第112934位來訪者" in out
+    assert "001_f2cc480d52bcecb0.txt: 14 lines" in out and "visitor counter" in out
+    assert "您是本站第112934位來訪者" not in out  # the text only with --verbose
+    code, out, _ = _run(capsys, "corpus", "--verbose")
+    assert code == 0 and "您是本站第112934位來訪者" in out
 
 
 def test_clauses_jsonl_prints_every_clause_with_its_fields(capsys: pytest.CaptureFixture[str]) -> None:

@@ -216,11 +216,23 @@ def test_metadata_fact_not_printed_in_the_file_is_refused(tmp_path: Path) -> Non
         load_corpus(folder)
 
 
-def test_policy_file_without_metadata_is_refused(tmp_path: Path) -> None:
+def test_policy_file_without_metadata_is_read_from_its_text(tmp_path: Path) -> None:
     folder = _copy_corpus(tmp_path / "c")
-    (folder / "005_new.txt").write_text("各单位：\n一、总则\n（一）目标。\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"005_new\.txt"):
-        load_corpus(folder)
+    (folder / "005_new.txt").write_text("关于促进某区高新技术发展的若干措施\n各单位：\n一、总则\n（一）目标。\n", encoding="utf-8")
+    corpus = load_corpus(folder)
+    document = corpus.document("005_new.txt")
+    assert (document.title, document.title_derived) == ("关于促进某区高新技术发展的若干措施", False)
+    assert document.evidence_of("title").line == 1
+    assert len(corpus.documents) == 5 and corpus.clauses_of(document.id)
+
+
+def test_metadata_toml_is_optional(tmp_path: Path) -> None:
+    folder = _copy_corpus(tmp_path / "c")
+    (folder / "metadata.toml").unlink()
+    (folder / "terms.txt").write_text("高新区\n", encoding="utf-8")
+    corpus = load_corpus(folder)
+    assert len(corpus.documents) >= 4
+    assert {c.text for c in corpus.clauses} >= {c.text for c in load_corpus(PACKAGE_CORPUS_DIR).clauses_of("guofa-2020-7")}
 
 
 @pytest.mark.skipif(not EVAL.exists(), reason="the shared evaluation questions are not next to this checkout")

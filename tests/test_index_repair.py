@@ -41,8 +41,15 @@ def link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+def index_root(data_dir: Path) -> Path:
+    """The corpus's index folder (data_dir/index/<corpus key>, one per corpus folder)."""
+    roots = [p.parent for p in (data_dir / "index").glob("*/CURRENT")]
+    assert len(roots) == 1, roots
+    return roots[0]
+
+
 def current_version(data_dir: Path) -> Path:
-    root = data_dir / "index"
+    root = index_root(data_dir)
     return root / "versions" / (root / "CURRENT").read_text(encoding="utf-8").strip()
 
 
@@ -53,6 +60,12 @@ def manifest(data_dir: Path) -> dict:
 def texts_embedded(result: subprocess.CompletedProcess | str) -> int:
     stderr = result if isinstance(result, str) else result.stderr
     return max((int(n) for n in EMBEDDED.findall(stderr)), default=0)
+
+
+def names_index_command(message: str, data_dir: Path) -> bool:
+    """The message names `policy-rag … index` with this corpus and data folder (not the defaults)."""
+    command = re.search(r"`(policy-rag [^`]*index[^`]*)`", message)
+    return bool(command) and f"--data-dir {data_dir}" in command.group(1) and "--corpus-dir" in command.group(1)
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -101,7 +114,7 @@ def template(tmp_path_factory, policyqa_data_dir, cli) -> Path:
     folder = tmp_path_factory.mktemp("repair") / "template"
     shutil.copytree(policyqa_data_dir / "models", folder / "models", copy_function=link_or_copy)
     ok(cli("index", data_dir=folder))
-    assert (folder / "index" / "CURRENT").is_file()
+    assert (index_root(folder) / "CURRENT").is_file()
     return folder
 
 
@@ -170,7 +183,7 @@ DAMAGE = {"deleted ids.json": delete_ids, "truncated dense.faiss": truncate_fais
 def test_search_on_a_damaged_index_fails_with_one_line_saying_to_run_index(data_dir, search, damage):
     damage(data_dir)
     message = one_line_error(search(data_dir))
-    assert "policy-rag index" in message
+    assert names_index_command(message, data_dir)
 
 
 @pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
@@ -188,7 +201,7 @@ def test_search_with_another_model_names_both_models(data_dir, search, other_mod
     message = one_line_error(result)
     assert DEFAULT_MODEL_ID in message
     assert str(other_model.resolve()) in message
-    assert "policy-rag index" in message
+    assert names_index_command(message, data_dir)
     assert manifest(data_dir)["model_id"] == DEFAULT_MODEL_ID, "a failed search leaves the index as it was"
 
 
@@ -222,7 +235,7 @@ def start_rebuild(data_dir: Path, corpus_dir: Path, log: Path) -> subprocess.Pop
 
 
 def writing_new_version(data_dir: Path) -> bool:
-    return any((data_dir / "index" / "versions").glob(".building-*"))
+    return any((data_dir / "index").glob("*/versions/.building-*"))
 
 
 def test_rebuild_killed_while_writing_leaves_the_previous_index_answering(data_dir, corpus_dir, search, baseline,

@@ -1,0 +1,425 @@
+"""Adding documents to the library and removing them, with the index kept in step.
+
+    report = add_documents(settings, ["河南省促进高新技术产业发展条例.md"], progress=tqdm)
+    report = remove_documents(settings, ["河南省促进高新技术产业发展条例"])
+    corpus = open_corpus(settings)          # bundled + added, as every command sees it
+
+Each file is read and checked before anything is written: unsafe paths, binary, empty, oversized or
+textless files are refused (one line each); a document already in the library (the same text, in
+either script: rag/duplicates.py) is reported and not added again; a different version of one (the
+same number or title, other text) replaces it only with `replace=True`. The accepted ones are then
+written and committed in the order rag/library.py describes, so a crash at any point leaves a
+library and an index that load and answer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.corpus import Corpus, DocumentCounts, load_corpus, parse_source
+from rag.documents import Document, Level, Status, chinese_date
+from rag.duplicates import DuplicateFinder
+from rag.errors import CorpusError, PolicyQAError
+from rag.library import Entry, Library, LibraryState, facts_record
+from rag.library_facts import Override, read_facts
+from rag.library_files import Candidate, DocumentRejected, collect, extract
+from rag.metadata import FileFacts
+from rag.normalize import normalize_for_match
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
+__all__ = [
+    "OVERRIDE_OPTIONS",
+    "ChangeReport",
+    "Outcome",
+    "Prepared",
+    "Verdict",
+    "add_documents",
+    "open_corpus",
+    "parse_overrides",
+    "remove_documents",
+]
+
+Progress = Callable[..., Any]
+OVERRIDE_OPTIONS = ("title", "number", "issuer", "date", "level", "region", "city", "genre", "status")
+"""The metadata a person may give when adding a document (number is the field doc_number)."""
+SAME_TEXT = 0.95
+"""Similarity above which a text with the same number or title is the same document, not another version
+(two copies of one document, scraped or in the other script, score above it; amended versions below)."""
+_VERSION_MARKS = re.compile(r"[（(](征求意见稿|草案|送审稿|修订草案|试行|暂行)[)）]")
+
+
+class Verdict(StrEnum):
+    ADDED = "added"
+    DUPLICATE = "duplicate"
+    NEEDS_REPLACE = "needs-replace"
+    REFUSED = "refused"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One file read and checked, ready to be written into the library."""
+
+    shown: str
+    file: str
+    """Its name in the library (the file's own name, made unique)."""
+    suffix: str
+    original: bytes
+    text: str
+    text_format: str
+    notes: tuple[str, ...]
+    facts: FileFacts
+    counts: DocumentCounts
+    replaces: tuple[Document, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    shown: str
+    verdict: Verdict
+    message: str = ""
+    prepared: Prepared | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUpdate:
+    clauses: int
+    passages: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeReport:
+    outcomes: tuple[Outcome, ...] = ()
+    removed: tuple[Document, ...] = ()
+    """Documents taken out: those named to `remove`, or replaced by newer versions."""
+    index: IndexUpdate | None = None
+    """The index update, None when it was deferred (or nothing changed)."""
+
+    @property
+    def added(self) -> tuple[Prepared, ...]:
+        return tuple(o.prepared for o in self.outcomes if o.verdict is Verdict.ADDED and o.prepared)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    @property
+    def failed(self) -> bool:
+        """Whether any file was refused (including versions that need --replace)."""
+        return any(o.verdict in (Verdict.REFUSED, Verdict.NEEDS_REPLACE) for o in self.outcomes)
+
+
+def open_corpus(settings: Settings) -> Corpus:
+    """The bundled corpus and the library's added documents, after resolving a change a crash left."""
+    from rag.indexing import built_fingerprint
+
+    library = Library(settings.library_dir)
+    state = library.state(built_fingerprint)
+    return load_corpus(settings.corpus_dir, library.sources(state))
+
+
+def parse_overrides(options: Mapping[str, str | None]) -> dict[str, Override]:
+    """Checked overrides from option values (keys of OVERRIDE_OPTIONS; None or missing = not given)."""
+    overrides: dict[str, Override] = {}
+    for option in OVERRIDE_OPTIONS:
+        raw = options.get(option)
+        if raw is None:
+            continue
+        text = raw.strip()
+        field = "doc_number" if option == "number" else option
+        note = f"--{option}"
+        if not text:
+            overrides[field] = Override(None, note)
+            continue
+        value: object = text
+        try:
+            if option == "level":
+                value = Level(text)
+            elif option == "status":
+                value = Status(text)
+        except ValueError:
+            choices = Level if option == "level" else Status
+            raise PolicyQAError(f"--{option} {text!r} must be one of {', '.join(c.value for c in choices)}") from None
+        if option == "date":
+            value = chinese_date(text)
+            if value is None or not _real_date(str(value)):
+                raise PolicyQAError(f"--date {text!r} must be a date such as 2020-07-13 or 2020年7月13日")
+        overrides[field] = Override(value, note)
+    return overrides
+
+
+def _real_date(chinese: str) -> bool:
+    import datetime
+
+    from rag.documents import iso_date
+
+    try:
+        datetime.date.fromisoformat(iso_date(chinese) or "")
+    except ValueError:
+        return False
+    return True
+
+
+def add_documents(
+    settings: Settings,
+    paths: Sequence[str | Path],
+    *,
+    overrides: Mapping[str, Override] | None = None,
+    replace_versions: bool = False,
+    build_index: bool = True,
+    progress: Progress | None = None,
+) -> ChangeReport:
+    """Add the documents in these files and folders; see the module docstring."""
+    from rag.indexing import built_fingerprint
+
+    collected = collect([str(p) for p in paths])
+    if overrides and len(collected.candidates) > 1:
+        raise PolicyQAError(
+            f"metadata options (--title, --number, …) describe one document, but {len(collected.candidates)} files "
+            "were given; add them one at a time to set their metadata"
+        )
+    outcomes: list[Outcome] = [Outcome(shown, Verdict.REFUSED, why) for shown, why in collected.refused]
+    outcomes += [Outcome(shown, Verdict.SKIPPED, why) for shown, why in collected.skipped]
+    library = Library(settings.library_dir)
+    with library.lock():
+        state = library.resolve(built_fingerprint)
+        library.collect_garbage()
+        corpus = load_corpus(settings.corpus_dir, library.sources(state))
+        checker = _Checker(corpus, replace_versions)
+        for candidate in collected.candidates:
+            outcomes.append(checker.check(candidate, settings, overrides or {}))
+        accepted = [o.prepared for o in outcomes if o.verdict is Verdict.ADDED and o.prepared]
+        if not accepted:
+            return ChangeReport(tuple(outcomes))
+        replaced = {d.id: d for p in accepted for d in p.replaces}
+        new_entries = [library.write_document(p.facts.id, p.original, p.suffix, p.text, _record(p)) for p in accepted]
+        new_state = LibraryState((*(e for e in state.entries if e.id not in replaced), *new_entries))
+        update = _commit(settings, library, new_state, build_index, progress)
+        library.collect_garbage()
+    return ChangeReport(tuple(outcomes), tuple(replaced.values()), update)
+
+
+def remove_documents(
+    settings: Settings, refs: Sequence[str], *, build_index: bool = True, progress: Progress | None = None
+) -> ChangeReport:
+    """Take the documents these references name (id, number or title) out of the library; all or nothing."""
+    from rag.indexing import built_fingerprint
+
+    library = Library(settings.library_dir)
+    with library.lock():
+        state = library.resolve(built_fingerprint)
+        library.collect_garbage()
+        targets = _removal_targets(settings, library, state, refs)
+        ids = {entry.id for entry, _ in targets}
+        new_state = LibraryState(tuple(e for e in state.entries if e.id not in ids))
+        update = _commit(settings, library, new_state, build_index, progress)
+        library.collect_garbage()
+    return ChangeReport(removed=tuple(doc for _, doc in targets), index=update)
+
+
+def _removal_targets(
+    settings: Settings, library: Library, state: LibraryState, refs: Sequence[str]
+) -> list[tuple[Entry, Document]]:
+    by_id = {e.id: e for e in state.entries}
+    try:
+        corpus = load_corpus(settings.corpus_dir, library.sources(state))
+    except CorpusError:
+        # A damaged added document stops loading; it can still be removed by its id.
+        unknown = [r for r in refs if r.strip() not in by_id]
+        if unknown:
+            raise
+        return [(by_id[r.strip()], _placeholder(by_id[r.strip()])) for r in refs]
+    targets: dict[str, tuple[Entry, Document]] = {}
+    for ref in refs:
+        document = corpus.resolve_document(ref)
+        if not document.is_added:
+            raise CorpusError(
+                f"{document.id} 《{document.title}》 is a bundled document (a file of {settings.corpus_dir}); "
+                "only documents added with `policy-rag add` can be removed"
+            )
+        targets[document.id] = (by_id[document.id], document)
+    return list(targets.values())
+
+
+def _placeholder(entry: Entry) -> Document:
+    return Document(entry.id, entry.id, True, None, None, None, None, None, Status.IN_FORCE, "simplified",
+                    (entry.folder,))
+
+
+def _commit(
+    settings: Settings, library: Library, new_state: LibraryState, build_index: bool, progress: Progress | None
+) -> IndexUpdate | None:
+    """Commit new_state, with the index rebuilt for it first unless deferred (rag/library.py, steps 3-5)."""
+    if not build_index:
+        library.commit(new_state)
+        return None
+    from rag.embedding import load_embedder
+    from rag.indexing import built_fingerprint, index_inputs, open_index
+
+    started = time.perf_counter()
+    corpus = load_corpus(settings.corpus_dir, library.sources(new_state))
+    inputs = index_inputs(corpus, settings.corpus_dir)
+    embedder = load_embedder(settings, progress)
+    pending = replace(
+        new_state, index_root=settings.index_dir.relative_to(settings.data_dir).as_posix(), fingerprint=inputs.fingerprint
+    )
+    library.begin(pending)
+    try:
+        index = open_index(
+            inputs, settings.index_dir, embedder, repair=True, progress=progress, dense_kind=settings.dense_index,
+            command=settings.command("index"), tokenizer_cache_dir=settings.jieba_dir,
+        )
+    except BaseException:
+        if built_fingerprint(settings.index_dir) == inputs.fingerprint:
+            library.commit(pending)
+        else:
+            library.abort()
+        raise
+    library.commit(pending)
+    return IndexUpdate(len(corpus.clauses), len(index), time.perf_counter() - started)
+
+
+class _Checker:
+    """Checks candidates one by one against the library and the candidates accepted before them."""
+
+    def __init__(self, corpus: Corpus, replace_versions: bool) -> None:
+        self.corpus = corpus
+        self.replace_versions = replace_versions
+        self.finder = DuplicateFinder()
+        self.documents: dict[str, Document] = {d.id: d for d in corpus.documents}
+        for document in corpus.documents:
+            self.finder.add(document.id, "\n".join(c.text for c in corpus.clauses_of(document.id)))
+        self.batch: dict[str, Prepared] = {}
+        self.names = set(corpus.file_texts)
+        self.ids = set(corpus.aliases) | set(self.documents)
+
+    def check(self, candidate: Candidate, settings: Settings, overrides: Mapping[str, Override]) -> Outcome:
+        shown = candidate.shown
+        try:
+            extracted = extract(candidate.path, settings.max_upload_bytes)
+            original = candidate.path.read_bytes()
+            facts = read_facts(candidate.name, extracted.text, overrides=overrides)
+            parsed, _ = parse_source(candidate.name, extracted.text)
+        except DocumentRejected as exc:
+            return Outcome(shown, Verdict.REFUSED, str(exc))
+        except (CorpusError, OSError) as exc:
+            return Outcome(shown, Verdict.REFUSED, f"{candidate.name}: {exc}")
+        if not parsed.units:
+            return Outcome(shown, Verdict.REFUSED, f"{candidate.name}: no clauses found in the text")
+        body = "\n".join(extracted.text[u.span[0] : u.span[1]] for u in parsed.units)
+        same = self.finder.find(body)
+        versions = self._versions_of(facts)
+        version_ids = {v.id if isinstance(v, Document) else v.facts.id for v in versions}
+        # Nearly the same text is the same document (another copy, the other script), unless it is a
+        # version of the same number or title that differs beyond SAME_TEXT: an amended regulation.
+        if same is not None and (same[1] >= SAME_TEXT or same[0] not in version_ids):
+            where = self._describe(same[0])
+            return Outcome(shown, Verdict.DUPLICATE, f"{shown}: already in the library as {where}; not added again")
+        if versions:
+            bundled = [d for d in versions if isinstance(d, Document) and not d.is_added]
+            pending = [p for p in versions if isinstance(p, Prepared)]
+            what = ", ".join(self._describe(d.id if isinstance(d, Document) else d.facts.id) for d in versions)
+            if bundled or pending:
+                return Outcome(shown, Verdict.NEEDS_REPLACE,
+                               f"{shown}: another version of {what} (same number or title), which cannot be "
+                               "replaced (bundled, or added in this run)")
+            if not self.replace_versions:
+                return Outcome(shown, Verdict.NEEDS_REPLACE,
+                               f"{shown}: another version of {what} (same number or title, different text) is in "
+                               "the library; add it with --replace to replace that one")
+        freed = {f for d in versions if isinstance(d, Document) for f in d.source_files}
+        name = self._unique_name(candidate.name, freed)
+        facts = replace(facts, file=name, id=self._unique_id(facts.id))
+        counts = DocumentCounts(parsed.sections, parsed.articles, parsed.items, len(parsed.units))
+        prepared = Prepared(
+            shown=shown, file=name, suffix=candidate.path.suffix.lower(), original=original, text=extracted.text,
+            text_format=extracted.format, notes=extracted.notes, facts=facts, counts=counts,
+            replaces=tuple(d for d in versions if isinstance(d, Document)),
+        )
+        self.batch[facts.id] = prepared
+        self.finder.add(facts.id, body)
+        self.names.add(name)
+        self.ids.add(facts.id)
+        return Outcome(shown, Verdict.ADDED, prepared=prepared)
+
+    def _describe(self, key: str) -> str:
+        if key in self.batch:
+            p = self.batch[key]
+            return f"{p.facts.id} 《{p.facts.title}》 (from {p.shown}, in this run)"
+        d = self.documents[key]
+        return f"{d.id} 《{d.title}》"
+
+    def _versions_of(self, facts: FileFacts) -> list[Document | Prepared]:
+        number = normalize_for_match(facts.doc_number) if facts.doc_number else None
+        title = _title_key(facts.title) if not facts.title_derived else None
+
+        def same(doc_number: str | None, doc_title: str, derived: bool) -> bool:
+            if number and doc_number and normalize_for_match(doc_number) == number:
+                return True
+            return bool(title) and not derived and _title_key(doc_title) == title
+
+        found: list[Document | Prepared] = [
+            d for d in self.documents.values() if same(d.doc_number, d.title, d.title_derived)
+        ]
+        found += [p for p in self.batch.values() if same(p.facts.doc_number, p.facts.title, p.facts.title_derived)]
+        return found
+
+    def _unique_name(self, name: str, freed: set[str]) -> str:
+        taken = self.names - freed
+        if name not in taken:
+            return name
+        path = Path(name)
+        n = 2
+        while f"{path.stem} ({n}){path.suffix}" in taken:
+            n += 1
+        return f"{path.stem} ({n}){path.suffix}"
+
+    def _unique_id(self, doc_id: str) -> str:
+        if doc_id not in self.ids:
+            return doc_id
+        n = 2
+        while f"{doc_id}-{n}" in self.ids:
+            n += 1
+        return f"{doc_id}-{n}"
+
+
+def _title_key(title: str) -> str:
+    return normalize_for_match(_VERSION_MARKS.sub("", title))
+
+
+def _record(prepared: Prepared) -> dict[str, Any]:
+    """The metadata record of a new document (rag/library.py adds the stored names and text hash)."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    facts = prepared.facts
+    return {
+        "format": 1,
+        "id": facts.id,
+        "origin": "added",
+        "file": prepared.file,
+        "original_name": Path(prepared.shown).name,
+        "sha256": hashlib.sha256(prepared.original).hexdigest(),
+        "bytes": len(prepared.original),
+        "text_format": prepared.text_format,
+        "notes": list(prepared.notes),
+        "added_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "title_derived": facts.title_derived,
+        "script": facts.script,
+        "fields": facts_record(facts),
+        "counts": {
+            "sections": prepared.counts.sections,
+            "articles": prepared.counts.articles,
+            "items": prepared.counts.items,
+            "clauses": prepared.counts.clauses,
+        },
+    }
