@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 PASSAGE_SCHEME = "sentences+clauses-v5"
 """Part of the index fingerprint: change it when passages_of or passage_text change."""
 TERMS_FILE = "terms.txt"
-DEFAULT_COMMAND = "policy-rag index"
 
 Progress = Callable[..., Any]
 
@@ -68,7 +67,6 @@ def open_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     dense_kind: str = "flat",
-    command: str = DEFAULT_COMMAND,
     tokenizer_cache_dir: Path | None = None,
 ) -> HybridIndex:
     """The index for these inputs.
@@ -76,8 +74,8 @@ def open_index(
     Built when there is none yet (first run). An existing one is loaded and checked: when it is
     damaged, stale or made with another model, IndexStateError says so and what to run — unless
     `repair` (what `policy-rag index` does), which rebuilds it, re-embedding only new text.
-    `rebuild` starts from scratch. `command` is how the person runs `policy-rag index` with their
-    settings (Settings.command("index")); error messages name it.
+    `rebuild` starts from scratch. (The CLI completes the `policy-rag index` its messages name with
+    the options in effect.)
     """
     from index.store import CURRENT_NAME, build_index, load_index, read_manifest
 
@@ -96,22 +94,14 @@ def open_index(
             tokenizer_cache_dir=jieba_cache,
             annotate=_calibration_annotation,
         )
-    try:
-        index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
-    except IndexStateError as error:
-        raise IndexStateError(_with_command(str(error), command)) from None
+    index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
     built_kind = read_manifest(index_dir).dense_kind
     if built_kind != dense_kind:
         raise IndexStateError(
             f"the index at {index_dir} uses {built_kind} vector search, settings say {dense_kind}; "
-            f"run `{command}` to rebuild it"
+            "run `policy-rag index` to rebuild it"
         )
     return index
-
-
-def _with_command(message: str, command: str) -> str:
-    """index/ names the plain `policy-rag index`; name the command with the person's own options."""
-    return message.replace(f"`{DEFAULT_COMMAND}", f"`{command}")
 
 
 def built_fingerprint(index_dir: Path) -> str | None:

@@ -14,23 +14,19 @@ library and an index that load and answer.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.corpus import Corpus, DocumentCounts, load_corpus, parse_source
+from rag.corpus import Corpus, load_corpus
 from rag.documents import Document, Level, Status, chinese_date
-from rag.duplicates import DuplicateFinder
 from rag.errors import CorpusError, PolicyQAError
 from rag.library import Entry, Library, LibraryState, facts_record
-from rag.library_facts import Override, read_facts
-from rag.library_files import Candidate, DocumentRejected, collect, extract
-from rag.metadata import FileFacts
-from rag.normalize import normalize_for_match
+from rag.library_checks import Checker, Outcome, Prepared, Verdict, read_candidate
+from rag.library_facts import Override
+from rag.library_files import collect
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -50,43 +46,6 @@ __all__ = [
 Progress = Callable[..., Any]
 OVERRIDE_OPTIONS = ("title", "number", "issuer", "date", "level", "region", "city", "genre", "status")
 """The metadata a person may give when adding a document (number is the field doc_number)."""
-SAME_TEXT = 0.95
-"""Similarity above which a text with the same number or title is the same document, not another version
-(two copies of one document, scraped or in the other script, score above it; amended versions below)."""
-_VERSION_MARKS = re.compile(r"[（(](征求意见稿|草案|送审稿|修订草案|试行|暂行)[)）]")
-
-
-class Verdict(StrEnum):
-    ADDED = "added"
-    DUPLICATE = "duplicate"
-    NEEDS_REPLACE = "needs-replace"
-    REFUSED = "refused"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One file read and checked, ready to be written into the library."""
-
-    shown: str
-    file: str
-    """Its name in the library (the file's own name, made unique)."""
-    suffix: str
-    original: bytes
-    text: str
-    text_format: str
-    notes: tuple[str, ...]
-    facts: FileFacts
-    counts: DocumentCounts
-    replaces: tuple[Document, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    shown: str
-    verdict: Verdict
-    message: str = ""
-    prepared: Prepared | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +94,10 @@ def parse_overrides(options: Mapping[str, str | None]) -> dict[str, Override]:
         if raw is None:
             continue
         text = raw.strip()
-        field = "doc_number" if option == "number" else option
+        key = "doc_number" if option == "number" else option
         note = f"--{option}"
         if not text:
-            overrides[field] = Override(None, note)
+            overrides[key] = Override(None, note)
             continue
         value: object = text
         try:
@@ -153,7 +112,7 @@ def parse_overrides(options: Mapping[str, str | None]) -> dict[str, Override]:
             value = chinese_date(text)
             if value is None or not _real_date(str(value)):
                 raise PolicyQAError(f"--date {text!r} must be a date such as 2020-07-13 or 2020年7月13日")
-        overrides[field] = Override(value, note)
+        overrides[key] = Override(value, note)
     return overrides
 
 
@@ -189,14 +148,22 @@ def add_documents(
         )
     outcomes: list[Outcome] = [Outcome(shown, Verdict.REFUSED, why) for shown, why in collected.refused]
     outcomes += [Outcome(shown, Verdict.SKIPPED, why) for shown, why in collected.skipped]
+    read: list[Prepared] = []
+    for candidate in collected.candidates:
+        result = read_candidate(candidate, settings.max_upload_bytes, overrides or {})
+        if isinstance(result, Prepared):
+            read.append(result)
+        else:
+            outcomes.append(result)
+    if not read:
+        return ChangeReport(tuple(outcomes))  # nothing was touched, not even the lock file
     library = Library(settings.library_dir)
     with library.lock():
         state = library.resolve(built_fingerprint)
         library.collect_garbage()
         corpus = load_corpus(settings.corpus_dir, library.sources(state))
-        checker = _Checker(corpus, replace_versions)
-        for candidate in collected.candidates:
-            outcomes.append(checker.check(candidate, settings, overrides or {}))
+        checker = Checker(corpus, replace_versions)
+        outcomes += [checker.check(prepared) for prepared in read]
         accepted = [o.prepared for o in outcomes if o.verdict is Verdict.ADDED and o.prepared]
         if not accepted:
             return ChangeReport(tuple(outcomes))
@@ -276,7 +243,7 @@ def _commit(
     try:
         index = open_index(
             inputs, settings.index_dir, embedder, repair=True, progress=progress, dense_kind=settings.dense_index,
-            command=settings.command("index"), tokenizer_cache_dir=settings.jieba_dir,
+            tokenizer_cache_dir=settings.jieba_dir,
         )
     except BaseException:
         if built_fingerprint(settings.index_dir) == inputs.fingerprint:
@@ -286,114 +253,6 @@ def _commit(
         raise
     library.commit(pending)
     return IndexUpdate(len(corpus.clauses), len(index), time.perf_counter() - started)
-
-
-class _Checker:
-    """Checks candidates one by one against the library and the candidates accepted before them."""
-
-    def __init__(self, corpus: Corpus, replace_versions: bool) -> None:
-        self.corpus = corpus
-        self.replace_versions = replace_versions
-        self.finder = DuplicateFinder()
-        self.documents: dict[str, Document] = {d.id: d for d in corpus.documents}
-        for document in corpus.documents:
-            self.finder.add(document.id, "\n".join(c.text for c in corpus.clauses_of(document.id)))
-        self.batch: dict[str, Prepared] = {}
-        self.names = set(corpus.file_texts)
-        self.ids = set(corpus.aliases) | set(self.documents)
-
-    def check(self, candidate: Candidate, settings: Settings, overrides: Mapping[str, Override]) -> Outcome:
-        shown = candidate.shown
-        try:
-            extracted = extract(candidate.path, settings.max_upload_bytes)
-            original = candidate.path.read_bytes()
-            facts = read_facts(candidate.name, extracted.text, overrides=overrides)
-            parsed, _ = parse_source(candidate.name, extracted.text)
-        except DocumentRejected as exc:
-            return Outcome(shown, Verdict.REFUSED, str(exc))
-        except (CorpusError, OSError) as exc:
-            return Outcome(shown, Verdict.REFUSED, f"{candidate.name}: {exc}")
-        if not parsed.units:
-            return Outcome(shown, Verdict.REFUSED, f"{candidate.name}: no clauses found in the text")
-        body = "\n".join(extracted.text[u.span[0] : u.span[1]] for u in parsed.units)
-        same = self.finder.find(body)
-        versions = self._versions_of(facts)
-        version_ids = {v.id if isinstance(v, Document) else v.facts.id for v in versions}
-        # Nearly the same text is the same document (another copy, the other script), unless it is a
-        # version of the same number or title that differs beyond SAME_TEXT: an amended regulation.
-        if same is not None and (same[1] >= SAME_TEXT or same[0] not in version_ids):
-            where = self._describe(same[0])
-            return Outcome(shown, Verdict.DUPLICATE, f"{shown}: already in the library as {where}; not added again")
-        if versions:
-            bundled = [d for d in versions if isinstance(d, Document) and not d.is_added]
-            pending = [p for p in versions if isinstance(p, Prepared)]
-            what = ", ".join(self._describe(d.id if isinstance(d, Document) else d.facts.id) for d in versions)
-            if bundled or pending:
-                return Outcome(shown, Verdict.NEEDS_REPLACE,
-                               f"{shown}: another version of {what} (same number or title), which cannot be "
-                               "replaced (bundled, or added in this run)")
-            if not self.replace_versions:
-                return Outcome(shown, Verdict.NEEDS_REPLACE,
-                               f"{shown}: another version of {what} (same number or title, different text) is in "
-                               "the library; add it with --replace to replace that one")
-        freed = {f for d in versions if isinstance(d, Document) for f in d.source_files}
-        name = self._unique_name(candidate.name, freed)
-        facts = replace(facts, file=name, id=self._unique_id(facts.id))
-        counts = DocumentCounts(parsed.sections, parsed.articles, parsed.items, len(parsed.units))
-        prepared = Prepared(
-            shown=shown, file=name, suffix=candidate.path.suffix.lower(), original=original, text=extracted.text,
-            text_format=extracted.format, notes=extracted.notes, facts=facts, counts=counts,
-            replaces=tuple(d for d in versions if isinstance(d, Document)),
-        )
-        self.batch[facts.id] = prepared
-        self.finder.add(facts.id, body)
-        self.names.add(name)
-        self.ids.add(facts.id)
-        return Outcome(shown, Verdict.ADDED, prepared=prepared)
-
-    def _describe(self, key: str) -> str:
-        if key in self.batch:
-            p = self.batch[key]
-            return f"{p.facts.id} 《{p.facts.title}》 (from {p.shown}, in this run)"
-        d = self.documents[key]
-        return f"{d.id} 《{d.title}》"
-
-    def _versions_of(self, facts: FileFacts) -> list[Document | Prepared]:
-        number = normalize_for_match(facts.doc_number) if facts.doc_number else None
-        title = _title_key(facts.title) if not facts.title_derived else None
-
-        def same(doc_number: str | None, doc_title: str, derived: bool) -> bool:
-            if number and doc_number and normalize_for_match(doc_number) == number:
-                return True
-            return bool(title) and not derived and _title_key(doc_title) == title
-
-        found: list[Document | Prepared] = [
-            d for d in self.documents.values() if same(d.doc_number, d.title, d.title_derived)
-        ]
-        found += [p for p in self.batch.values() if same(p.facts.doc_number, p.facts.title, p.facts.title_derived)]
-        return found
-
-    def _unique_name(self, name: str, freed: set[str]) -> str:
-        taken = self.names - freed
-        if name not in taken:
-            return name
-        path = Path(name)
-        n = 2
-        while f"{path.stem} ({n}){path.suffix}" in taken:
-            n += 1
-        return f"{path.stem} ({n}){path.suffix}"
-
-    def _unique_id(self, doc_id: str) -> str:
-        if doc_id not in self.ids:
-            return doc_id
-        n = 2
-        while f"{doc_id}-{n}" in self.ids:
-            n += 1
-        return f"{doc_id}-{n}"
-
-
-def _title_key(title: str) -> str:
-    return normalize_for_match(_VERSION_MARKS.sub("", title))
 
 
 def _record(prepared: Prepared) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from rag.calibration import Calibration
 from rag.conversation import resolve_followup
 from rag.corpus import Corpus
 from rag.crosslingual import EnglishToChinese, load_cedict_lines
+from rag.errors import IndexStateError
 from rag.evidence import CorpusYears
 from rag.filters import Filters
 from rag.indexing import index_calibration, index_inputs, open_index
@@ -47,22 +48,31 @@ class PolicyQA:
         not silently rebuilt, unless `repair`; `rebuild` re-embeds everything.
         """
         from rag.embedding import load_embedder
+        from rag.indexing import built_fingerprint
         from rag.library_changes import open_corpus
 
-        corpus = open_corpus(settings)
         embedder = load_embedder(settings, progress)
-        inputs = index_inputs(corpus, settings.corpus_dir)
-        index = open_index(
-            inputs,
-            settings.index_dir,
-            embedder,
-            repair=repair,
-            rebuild=rebuild,
-            progress=progress,
-            dense_kind=settings.dense_index,
-            command=settings.command("index"),
-            tokenizer_cache_dir=settings.jieba_dir,
-        )
+        for attempt in range(2):
+            seen = built_fingerprint(settings.index_dir)
+            corpus = open_corpus(settings)
+            inputs = index_inputs(corpus, settings.corpus_dir)
+            try:
+                index = open_index(
+                    inputs,
+                    settings.index_dir,
+                    embedder,
+                    repair=repair,
+                    rebuild=rebuild,
+                    progress=progress,
+                    dense_kind=settings.dense_index,
+                    tokenizer_cache_dir=settings.jieba_dir,
+                )
+                break
+            except IndexStateError:
+                # A `policy-rag add` or `remove` that switched the index while we read: read again.
+                if attempt or built_fingerprint(settings.index_dir) == seen:
+                    raise
+
         def english() -> EnglishToChinese:
             return EnglishToChinese.from_cedict(load_cedict_lines(), "\n".join(c.normalized for c in corpus.clauses))
 

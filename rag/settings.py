@@ -83,9 +83,9 @@ class Settings:
         return int(self.max_upload_mb * 1024 * 1024)
 
     def command(self, *words: str) -> str:
-        """The `policy-rag` command line for these settings: global options that differ from the
-        defaults come first, so the command acts on the same corpus, data and model."""
-        parts = [PROG]
+        """`policy-rag WORDS…` followed by the global options that differ from the defaults, so the
+        command acts on the same corpus, data and model."""
+        parts = [PROG, *words]
         if _resolved(self.corpus_dir) != _resolved(PACKAGE_CORPUS_DIR):
             parts += ["--corpus-dir", str(self.corpus_dir)]
         if _resolved(self.data_dir) != _resolved(_default_data_dir()):
@@ -94,7 +94,7 @@ class Settings:
             parts += ["--model", self.model]
         if self.dense_index != "flat":
             parts += ["--dense-index", self.dense_index]
-        return shlex.join([*parts, *words])
+        return shlex.join(parts)
 
     @property
     def models_dir(self) -> Path:

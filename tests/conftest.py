@@ -23,7 +23,10 @@ for _name in ("POLICYQA_MODEL", "POLICYQA_DENSE_INDEX", "POLICYQA_LLM_BASE_URL",
     os.environ.pop(_name, None)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEV_GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+SHARED = Path(os.environ.get("POLICYQA_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+"""../shared beside the repository (POLICYQA_SHARED_DIR where a checkout lives elsewhere)."""
+DEV_GOLD = SHARED / "eval" / "dev.jsonl"
+LAWS_ARCHIVE = SHARED / "scale" / "laws-md.tar.xz"
 HELDOUT_GOLD = {name: REPO_ROOT / "eval" / f"{name}.jsonl" for name in ("heldout", "heldout2")}
 CLI_TIMEOUT_S = 900
 # 3,472 real laws and regulations in Markdown, beside the repository (POLICYQA_SCALE_DIR overrides).
@@ -118,3 +121,35 @@ def run_cli() -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def laws(tmp_path_factory) -> Callable[..., list[Path]]:
+    """laws(member, …) -> their paths, unpacked from ../shared/scale/laws-md.tar.xz at test time (only the
+    members asked for, once per session). Members are named as in the archive, e.g.
+    "DLC/河南地方法规/地方性法规/河南/河南省促进高新技术产业发展条例(2011-06-13).md"."""
+    import tarfile
+
+    if not LAWS_ARCHIVE.is_file():
+        pytest.fail(f"the real-document archive is missing: {LAWS_ARCHIVE} (set POLICYQA_SHARED_DIR)")
+    folder = tmp_path_factory.mktemp("laws")
+    unpacked: dict[str, Path] = {}
+
+    def extract(*members: str) -> list[Path]:
+        wanted = {m.removeprefix("./") for m in members} - set(unpacked)
+        if wanted:
+            with tarfile.open(LAWS_ARCHIVE, mode="r:xz") as archive:
+                for info in archive:
+                    name = info.name.removeprefix("./")
+                    if name in wanted and info.isfile():
+                        target = folder / name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        with archive.extractfile(info) as source:  # type: ignore[union-attr]
+                            target.write_bytes(source.read())
+                        unpacked[name] = target
+            missing = wanted - set(unpacked)
+            if missing:
+                pytest.fail(f"not in {LAWS_ARCHIVE.name}: {sorted(missing)}")
+        return [unpacked[m.removeprefix("./")] for m in members]
+
+    return extract
