@@ -1,4 +1,5 @@
-"""The facts of one document file: what its text says about itself, then the overrides on top.
+"""The facts of one document file: what its text says about itself (rag/metadata_text.py), then the
+overrides on top.
 
     facts = read_facts("条例.md", text, overrides={"title": Override("…", "--title")})
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -20,12 +21,9 @@ from rag.documents import FIELDS, FieldEvidence, Level, Status, chinese_date
 from rag.metadata import FileFacts, valid_id
 from rag.normalize import to_simplified
 
-__all__ = ["Override", "detect_script", "document_id", "read_facts", "text_metadata_reader"]
+__all__ = ["Override", "document_id", "read_facts"]
 
 _CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
-_TRADITIONAL_SHARE = 0.03
-"""A text is traditional when more than this share of its Chinese characters change under t2s."""
-_MD_MARKS = re.compile(r"^\s*(?:#+\s*|[*_>]+\s*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +32,6 @@ class Override:
 
     value: object
     note: str
-
-
-def text_metadata_reader() -> Callable[..., Any]:
-    """rag.metadata_text.read_metadata when it is installed, else a minimal reader (title only)."""
-    try:
-        from rag.metadata_text import read_metadata
-    except ImportError:
-        return _fallback_read_metadata
-    return read_metadata
 
 
 def read_facts(
@@ -54,8 +43,10 @@ def read_facts(
 ) -> FileFacts:
     """The facts of `file` whose text is `text`; overrides win field by field. `doc_id` (or an "id"
     override) names the document, else an id is made from the facts and the text (document_id)."""
+    from rag.metadata_text import read_metadata
+
     overrides = dict(overrides or {})
-    read = text_metadata_reader()(text, file_name=PurePath(file).name)
+    read = read_metadata(text, file_name=PurePath(file).name)
     values: dict[str, object] = {}
     evidence: dict[str, FieldEvidence] = {}
     for name in FIELDS:
@@ -83,8 +74,8 @@ def read_facts(
         title_derived = True
     if "title_derived" in overrides:
         title_derived = bool(overrides["title_derived"].value)
-    if "genre" not in values:
-        genre = getattr(text_metadata_reader()(str(values["title"])), "genre", None)
+    if "genre" not in values and "genre" not in overrides:
+        genre = read_metadata(str(values["title"])).genre
         if genre is not None and genre.value:
             values["genre"] = genre.value
             evidence["genre"] = FieldEvidence("genre", "derived", note="from the title")
@@ -92,12 +83,12 @@ def read_facts(
         values["status"] = Status.IN_FORCE
         evidence["status"] = FieldEvidence("status", "derived", note="no draft, trial or repeal mark in the text")
     script_override = overrides.get("script")
-    script = str(script_override.value) if script_override and script_override.value else detect_script(text)
+    script = str(script_override.value) if script_override and script_override.value else read.script
     id_override = overrides.get("id")
     chosen_id = str(id_override.value) if id_override and id_override.value else doc_id
     return FileFacts(
         file=file,
-        id=chosen_id or document_id(values.get("doc_number"), values.get("date"), text),  # type: ignore[arg-type]
+        id=chosen_id or document_id(values, text),
         title=str(values["title"]),
         title_derived=title_derived,
         issuer=_str(values.get("issuer")),
@@ -134,12 +125,13 @@ def _from_text(name: str, fact: Any) -> tuple[object | None, FieldEvidence | Non
         return None, None
     if value is None:
         return None, None
-    ev = getattr(fact, "evidence", None)
+    ev = fact.evidence
     if ev is None:
         return value, FieldEvidence(name, "derived")
-    source = ev.source if ev.source in ("text", "derived") else "derived"
-    span = tuple(ev.span) if ev.span is not None else None
-    return value, FieldEvidence(name, source, line=ev.line, span=span)  # type: ignore[arg-type]
+    if ev.line < 1 or ev.span[0] == ev.span[1]:  # not from the text: a file name
+        note = "from the file name" if name == "title" else ""
+        return value, FieldEvidence(name, ev.source, note=note)
+    return value, FieldEvidence(name, ev.source, line=ev.line, span=(ev.span[0], ev.span[1]))
 
 
 def _located(name: str, value: str, text: str, note: str) -> FieldEvidence:
@@ -159,67 +151,32 @@ def _title_from_file_name(file: str) -> str:
     return PurePath(file).stem.strip() or file
 
 
-def detect_script(text: str) -> str:
-    """"traditional" when a noticeable share of the Chinese characters are traditional forms."""
-    chars = _CJK.findall(text[:20000])
-    if not chars:
-        return "simplified"
-    sample = "".join(chars)
-    simplified = to_simplified(sample)
-    if len(simplified) != len(sample):
-        return "traditional"
-    changed = sum(a != b for a, b in zip(sample, simplified))
-    return "traditional" if changed / len(sample) > _TRADITIONAL_SHARE else "simplified"
+def document_id(values: Mapping[str, object], text: str) -> str:
+    """A readable, deterministic id: where the document is from (the English name of its city or region,
+    "national"), its number's year and serial or its date, and a short hash of the text.
 
-
-def document_id(doc_number: object, date: object, text: str) -> str:
-    """A readable, deterministic id: the number's year and serial (or the date) and a short hash of the text.
-
-    国发〔2020〕7号 → doc-2020-7-1a2b3c; a regulation dated 2011年6月10日 → doc-20110610-1a2b3c.
+    深圳市…〔2021〕5号 → shenzhen-2021-5-1a2b3c; a Henan regulation of 2011年6月10日 → henan-20110610-1a2b3c.
     """
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
-    parts = ["doc"]
-    numbers = re.findall(r"\d+", str(doc_number)) if doc_number else []
+    parts = [_place(values)]
+    numbers = re.findall(r"\d+", str(values["doc_number"])) if values.get("doc_number") else []
     if numbers:
         parts += numbers[:2]
-    elif date:
-        parts.append("".join(f"{int(n):02d}" for n in re.findall(r"\d+", str(date))[:3]))
+    elif values.get("date"):
+        parts.append("".join(f"{int(n):02d}" for n in re.findall(r"\d+", str(values["date"]))[:3]))
     parts.append(digest)
-    candidate = "-".join(parts)
+    candidate = "-".join(p for p in parts if p)
     return candidate if valid_id(candidate) else f"doc-{digest}"
 
 
-# --- A minimal reader until rag/metadata_text.py lands: the title from the first line, nothing else.
+def _place(values: Mapping[str, object]) -> str:
+    if values.get("level") == Level.NATIONAL or values.get("region") == "全国":
+        return "national"
+    from rag.gazetteer import load_gazetteer
 
-
-@dataclass(frozen=True, slots=True)
-class _Evidence:
-    line: int
-    span: tuple[int, int]
-    source: str = "text"
-
-
-@dataclass(frozen=True, slots=True)
-class _Fact:
-    value: str
-    evidence: _Evidence | None
-
-
-@dataclass(frozen=True, slots=True)
-class _TextMetadata:
-    title: _Fact | None = None
-
-
-def _fallback_read_metadata(text: str, *, file_name: str = "", gazetteer: object = None) -> _TextMetadata:
-    offset = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        stripped = line.strip()
-        if stripped:
-            mark = _MD_MARKS.match(line)
-            start = offset + (mark.end() if mark else len(line) - len(line.lstrip()))
-            title = text[start : offset + len(line.rstrip())].strip()
-            if 4 <= len(title) <= 80 and not re.search(r"[。；]", title) and _CJK.search(title):
-                return _TextMetadata(_Fact(title, _Evidence(number, (start, start + len(title)))))
-            return _TextMetadata()
-        offset += len(line)
-    return _TextMetadata()
+    for key in ("city", "region"):
+        name = values.get(key)
+        division = load_gazetteer().by_name(str(name)) if name else None
+        if division is not None and division.english:
+            return re.sub(r"[^a-z0-9]+", "-", division.english.lower()).strip("-")
+    return "doc"

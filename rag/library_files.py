@@ -15,18 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import CorpusError
-
-try:  # rag/errors.py gains DocumentRejected with rag/formats.py
-    from rag.errors import DocumentRejected  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until then
-
-    class DocumentRejected(CorpusError):  # type: ignore[no-redef]
-        """A file offered to the library is refused: not text, empty, too large, unsafe."""
-
+from rag.errors import DocumentRejected
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "Candidate",
     "Collected",
     "DocumentRejected",
@@ -37,8 +28,6 @@ __all__ = [
     "supported_suffixes",
 ]
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-_FALLBACK_SUFFIXES = frozenset({".txt", ".md"})
 MIN_CHINESE_CHARS = 20
 """A policy document holds at least this many Chinese characters; fewer is "no recognisable text"."""
 _CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
@@ -46,10 +35,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
 
 def supported_suffixes() -> frozenset[str]:
     """The file suffixes the library reads (lower case, with the dot)."""
-    try:
-        from rag.formats import SUPPORTED_SUFFIXES
-    except ImportError:
-        return _FALLBACK_SUFFIXES
+    from rag.formats import SUPPORTED_SUFFIXES
+
     return frozenset(s.lower() for s in SUPPORTED_SUFFIXES)
 
 
@@ -60,54 +47,26 @@ class Extracted:
     notes: tuple[str, ...] = ()
 
 
-def extract(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Extracted:
-    """The text of one file; DocumentRejected (one line naming the file) when it cannot be a document."""
-    name = path.name
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DocumentRejected(f"{name}: cannot read it ({exc.strerror or exc})") from None
-    if size == 0:
-        raise DocumentRejected(f"{name}: the file is empty")
-    if size > max_bytes:
-        raise DocumentRejected(
-            f"{name}: {size / 1e6:.1f} MB is over the size limit of {max_bytes / 1e6:.0f} MB "
-            "(set POLICYQA_MAX_UPLOAD_MB to change it)"
-        )
-    try:
-        from rag.formats import extract_text
-    except ImportError:
-        extracted = _fallback_extract(path)
-    else:
-        result = extract_text(path, max_bytes=max_bytes)
-        extracted = Extracted(result.text, str(result.format), tuple(getattr(result, "notes", ()) or ()))
-    if not extracted.text.strip():
-        raise DocumentRejected(f"{name}: no text in the file")
-    chinese = len(_CJK.findall(extracted.text))
+def extract(path: Path, max_bytes: int) -> Extracted:
+    """The text of one file (rag/formats.py); DocumentRejected (one line naming the file) when it cannot
+    be a document: unsupported, binary, empty, over the size limit, scanned, encrypted, or without
+    recognisable Chinese text."""
+    from rag.formats import extract_text
+
+    result = extract_text(path, max_bytes=max_bytes)
+    chinese = len(_CJK.findall(result.text))
     if chinese < MIN_CHINESE_CHARS:
         raise DocumentRejected(
-            f"{name}: no recognisable text (only {chinese} Chinese characters); a policy document is expected"
+            f"{path.name}: no recognisable text (only {chinese} Chinese characters); a policy document is expected"
         )
-    return extracted
+    return Extracted(result.text, result.format, tuple(result.notes))
 
 
 def extract_text_of(path: Path) -> str:
     """The text of a bundled corpus file in a format other than .txt."""
-    return extract(path).text
+    from rag.formats import DEFAULT_MAX_BYTES
 
-
-def _fallback_extract(path: Path) -> Extracted:
-    from rag.errors import DecodeError
-    from rag.textio import read_text
-
-    suffix = path.suffix.lower()
-    if suffix not in _FALLBACK_SUFFIXES:
-        raise DocumentRejected(f"{path.name}: {suffix or 'this'} files are not supported; use .txt or .md")
-    try:
-        text = read_text(path)
-    except DecodeError as exc:
-        raise DocumentRejected(str(exc)) from None
-    return Extracted(text, suffix.lstrip("."))
+    return extract(path, DEFAULT_MAX_BYTES).text
 
 
 @dataclass(frozen=True, slots=True)

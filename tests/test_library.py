@@ -45,6 +45,14 @@ does not know yet is taken as not covered.)"""
 INCUBATOR_QUESTION = "河南对科技企业孵化器有什么规定？"
 """Answered by the Henan regulation's 第二十七条 (the document's own words: 科技企业孵化器)."""
 FIRST_SIXTEEN = {f"第{n}条" for n in "一 二 三 四 五 六 七 八 九 十 十一 十二 十三 十四 十五 十六".split()}
+FACTS = {  # read by hand from the files
+    HENAN: {"issuer": "河南省人民代表大会常务委员会", "date": "2011年6月10日", "level": "provincial", "region": "河南",
+            "city": None, "genre": "条例", "status": "in_force", "doc_number": None},
+    SHANTOU: {"issuer": "汕头市人民代表大会常务委员会", "date": "2022年5月30日", "level": "city", "region": "广东",
+              "city": "汕头", "genre": "条例", "status": "in_force", "doc_number": None},
+    BEIJING: {"issuer": "北京市人民代表大会", "date": "2024年1月25日", "level": "provincial", "region": "北京",
+              "city": None, "genre": "条例", "status": "in_force", "doc_number": None},
+}
 SEED_IDS = {"guofa-2020-7", "hebei-opinions", "jiangsu-opinions", "sichuan-opinions-draft"}
 ARTICLE_HEADING = re.compile(r"(?m)^第[一二三四五六七八九十百零〇]+条")
 # Questions in our own words, each with the article that answers it and a phrase that article holds.
@@ -133,7 +141,11 @@ def test_add_reads_each_document_and_prints_its_metadata_and_counts(run_cli, law
         added = by_title(docs, TITLES[next(k for k in TITLES if k.endswith(path.name))])
         assert added["origin"] == "added" and added["source_files"] == [path.name]
         assert added["counts"]["articles"] == headings(path)
-        assert added["evidence"]["title"] == {"source": "text", "line": 1, "span": [2, 2 + len(added["title"])]}
+        title = added["evidence"]["title"]
+        assert (title["source"], title["line"], title["span"][1] - title["span"][0]) == ("text", 1, len(added["title"]))
+        expected = FACTS[next(k for k in TITLES if k.endswith(path.name))]
+        assert {key: added[key] for key in expected} == expected, added
+        assert added["evidence"]["date"]["line"] == 2 and added["evidence"]["region"]["source"] == "derived"
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", added["id"])
     assert all(docs[i]["origin"] == "bundled" for i in SEED_IDS)
     table = ok(run_cli("corpus", data_dir=data)).stdout
@@ -200,12 +212,15 @@ def test_metadata_options_override_what_the_text_gives(run_cli, laws, tmp_path: 
     data = tmp_path / "data"
     result = ok(run_cli("add", str(henan), "--no-index", "--date", "2011-06-10", "--level", "provincial",
                         "--region", "河南", "--genre", "条例", data_dir=data))
-    assert re.search(r"(?m)^  date +2011年6月10日 +line 3: .*\[override \(--date\)\]", result.stdout), result.stdout
+    assert re.search(r"(?m)^  date +2011年6月10日 +line 2: .*\[override \(--date\)\]", result.stdout), result.stdout
     added = by_title(documents(run_cli, data), TITLES[HENAN])
     assert (added["date"], added["level"], added["region"], added["genre"]) == ("2011年6月10日", "provincial", "河南",
                                                                                  "条例")
-    start = henan.read_text(encoding="utf-8").index("2011年6月10日")
-    assert added["evidence"]["date"] == {"source": "override", "line": 3, "span": [start, start + 10], "note": "--date"}
+    (entry,) = json.loads((data / "library" / "LIBRARY.json").read_text(encoding="utf-8"))["documents"]
+    text = (data / "library" / "docs" / entry["folder"] / "text.txt").read_text(encoding="utf-8")
+    start = text.index("2011年6月10日")
+    assert added["evidence"]["date"] == {"source": "override", "line": text.count("\n", 0, start) + 1,
+                                         "span": [start, start + 10], "note": "--date"}
     assert (added["evidence"]["region"]["source"], added["evidence"]["region"]["note"]) == ("override", "--region")
 
 
