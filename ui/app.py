@@ -48,7 +48,7 @@ def build_app(qa: Any, feedback: FeedbackLog | None) -> gr.Blocks:
     doc_choices = [(_doc_choice_label(d), d.id) for d in documents]
     level_choices = [(render.LEVEL_LABELS[level], level.value) for level in Level
                      if any(d.level is level for d in documents)]
-    region_choices = list(dict.fromkeys(d.region for d in documents))
+    region_choices = list(dict.fromkeys(d.region for d in documents if d.region))
 
     with gr.Blocks(title=f"{TITLE} · PolicyQA", analytics_enabled=False, fill_width=True) as demo:
         turns = gr.State(())
@@ -179,7 +179,7 @@ def _returns(value: str):
 
 
 def _doc_choice_label(document) -> str:
-    label = f"{document.region}｜{document.title}"
+    label = f"{document.region or '地区未知'}｜{document.title}"
     if document.doc_number:
         label += f"（{document.doc_number}）"
     if document.title_derived:

@@ -19,8 +19,9 @@ from rag.export import citation_label
 from rag.questions import is_english
 from rag.results import Answer, Citation, ComparisonRow
 
-LEVEL_LABELS = {Level.NATIONAL: "国家级", Level.PROVINCIAL: "省级"}
-STATUS_LABELS = {Status.IN_FORCE: "现行有效", Status.DRAFT: "征求意见稿"}
+LEVEL_LABELS = {Level.NATIONAL: "国家级", Level.PROVINCIAL: "省级", Level.CITY: "市级", Level.COUNTY: "县级"}
+STATUS_LABELS = {Status.IN_FORCE: "现行有效", Status.DRAFT: "征求意见稿", Status.TRIAL: "试行", Status.REPEALED: "已废止"}
+UNKNOWN_LABEL = "未知"
 DERIVED_TITLE_NOTE = "文件未印标题，此标题系据正文拟定（拟题），并非正式标题"
 
 
@@ -61,8 +62,9 @@ EN = Words(
     related="Possibly related clauses (no direct answer found)", no_sources="No clauses cited.", turn="Question {n}",
     older_turn="Sources of question {n}", title_colon=": ", derived="derived title",
     derived_note="The document prints no title; this one was derived from its text",
-    levels={Level.NATIONAL: "national", Level.PROVINCIAL: "provincial"},
-    statuses={Status.IN_FORCE: "in force", Status.DRAFT: "draft for comment"}, no_number="no document number",
+    levels={Level.NATIONAL: "national", Level.PROVINCIAL: "provincial", Level.CITY: "city", Level.COUNTY: "county"},
+    statuses={Status.IN_FORCE: "in force", Status.DRAFT: "draft for comment", Status.TRIAL: "trial",
+              Status.REPEALED: "repealed"}, no_number="no document number",
     lead="Lead: ", participating="Participating: ", responsible="Responsible: ", separator="; ",
 )
 
@@ -151,15 +153,19 @@ def document_title(document: Document, words: Words = ZH) -> str:
 def status_badge(document: Document, words: Words = ZH) -> str:
     cls = "badge-draft" if document.is_draft else "badge-in-force"
     note = f' title="{esc(words.export.draft)}"' if document.is_draft else ""
-    return f'<span class="badge {cls}"{note}>{esc(words.statuses[document.status])}</span>'
+    return f'<span class="badge {cls}"{note}>{esc(words.statuses.get(document.status, document.status.value))}</span>'
+
+
+def _unknown(words: Words) -> str:
+    return UNKNOWN_LABEL if words is ZH else "unknown"
 
 
 def document_meta(document: Document, words: Words = ZH) -> str:
     """Level, region, status and number (or that the text gives none) as a row of badges."""
     number = esc(document.doc_number) if document.doc_number else f'<span class="unknown">{esc(words.no_number)}</span>'
     return (
-        f'<span class="badge badge-level">{esc(words.levels[document.level])}</span>'
-        f'<span class="badge badge-region">{esc(document.region)}</span>'
+        f'<span class="badge badge-level">{esc(words.levels.get(document.level, _unknown(words)))}</span>'
+        f'<span class="badge badge-region">{esc(document.region or _unknown(words))}</span>'
         f"{status_badge(document, words)}"
         f'<span class="doc-number">{number}</span>'
     )
