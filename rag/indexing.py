@@ -4,6 +4,7 @@ the index folder in the data directory."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,7 @@ def open_index(
     from index.store import CURRENT_NAME, build_index, load_index, read_manifest
 
     jieba_cache = tokenizer_cache_dir or index_dir.parent / "jieba"
+    adopt_legacy_index(index_dir)
     if repair or rebuild or not (index_dir / CURRENT_NAME).exists():
         return build_index(
             index_dir,
@@ -102,6 +104,25 @@ def open_index(
             "run `policy-rag index` to rebuild it"
         )
     return index
+
+
+def adopt_legacy_index(index_dir: Path) -> bool:
+    """Move an index of the older layout (one per data folder, at data_dir/index itself) to index_dir,
+    the folder of this corpus, when it has none yet: its vectors are then reused by the next build
+    (only texts it does not hold are embedded), instead of embedding everything again."""
+    from index.store import CURRENT_NAME, VERSIONS_DIR
+
+    legacy = index_dir.parent
+    if index_dir.exists() or not (legacy / CURRENT_NAME).is_file() or not (legacy / VERSIONS_DIR).is_dir():
+        return False
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(legacy / VERSIONS_DIR, index_dir / VERSIONS_DIR)
+        os.rename(legacy / CURRENT_NAME, index_dir / CURRENT_NAME)
+    except FileNotFoundError:  # another process moved it first
+        return False
+    (legacy / ".build.lock").unlink(missing_ok=True)
+    return True
 
 
 def built_fingerprint(index_dir: Path) -> str | None:

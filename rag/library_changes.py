@@ -82,8 +82,15 @@ def open_corpus(settings: Settings) -> Corpus:
     from rag.indexing import built_fingerprint
 
     library = Library(settings.library_dir)
-    state = library.state(built_fingerprint)
-    return load_corpus(settings.corpus_dir, library.sources(state))
+    for attempt in range(2):
+        state = library.state(built_fingerprint)
+        try:
+            return load_corpus(settings.corpus_dir, library.sources(state))
+        except CorpusError:
+            # A `remove` that committed while we read may have deleted a folder we were reading: read again.
+            if attempt or library.state(built_fingerprint) == state:
+                raise
+    raise AssertionError("unreachable")
 
 
 def parse_overrides(options: Mapping[str, str | None]) -> dict[str, Override]:

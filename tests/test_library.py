@@ -464,3 +464,17 @@ def test_sigkill_during_add_leaves_the_old_or_the_new_library_answering(built: P
             assert len(set(documents(run_cli, data)) - old_ids) == len(SMALL)
             assert {p.name for p in (data / "library" / "docs").iterdir()} == {d["folder"] for d in
                                                                                 listing["documents"]}
+
+
+def test_an_index_of_the_older_layout_moves_to_its_corpus_folder(tmp_path: Path) -> None:
+    from rag.indexing import adopt_legacy_index
+
+    data = tmp_path / "data"
+    (data / "index" / "versions" / "v1").mkdir(parents=True)
+    (data / "index" / "versions" / "v1" / "manifest.json").write_text("{}", encoding="utf-8")
+    (data / "index" / "CURRENT").write_text("v1\n", encoding="utf-8")
+    root = Settings(data_dir=data).index_dir
+    assert adopt_legacy_index(root)
+    assert (root / "CURRENT").read_text(encoding="utf-8") == "v1\n"
+    assert (root / "versions" / "v1" / "manifest.json").is_file()
+    assert not (data / "index" / "CURRENT").exists() and not adopt_legacy_index(root)
