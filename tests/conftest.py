@@ -43,7 +43,8 @@ def qa(tmp_path_factory):
 
     folder = os.environ.get("POLICYQA_TEST_DATA_DIR")
     data_dir = Path(folder) if folder else tmp_path_factory.mktemp("policyqa-data")
-    return PolicyQA.open(Settings.from_env(data_dir=data_dir))
+    # A kept folder's index is brought up to date (only new text embedded) when the corpus changed.
+    return PolicyQA.open(Settings.from_env(data_dir=data_dir), repair=bool(folder))
 
 
 @pytest.fixture(scope="session")
