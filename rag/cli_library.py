@@ -109,7 +109,9 @@ def _print_index(report: ChangeReport, settings: Settings) -> None:
     if not report.changed:
         return
     if report.index is None:
-        print(f"the index is not updated yet; run `{settings.command('index')}`")
+        from rag.cli import fix_command
+
+        print(f"the index is not updated yet; run `{fix_command(settings, 'index')}`")
     else:
         index = report.index
         print(f"index updated: {index.clauses} clauses, {index.passages} passages ({index.seconds:.1f} s)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,6 @@ DEFAULT_MODEL = "default"
 DENSE_INDEX_KINDS = ("flat", "hnsw")
 PACKAGE_CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 DEFAULT_MAX_UPLOAD_MB = 20.0
-PROG = "policy-rag"
 
 
 def _default_data_dir() -> Path:
@@ -81,20 +79,6 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
-
-    def command(self, *words: str) -> str:
-        """`policy-rag WORDS…` followed by the global options that differ from the defaults, so the
-        command acts on the same corpus, data and model."""
-        parts = [PROG, *words]
-        if _resolved(self.corpus_dir) != _resolved(PACKAGE_CORPUS_DIR):
-            parts += ["--corpus-dir", str(self.corpus_dir)]
-        if _resolved(self.data_dir) != _resolved(_default_data_dir()):
-            parts += ["--data-dir", str(self.data_dir)]
-        if self.model != DEFAULT_MODEL:
-            parts += ["--model", self.model]
-        if self.dense_index != "flat":
-            parts += ["--dense-index", self.dense_index]
-        return shlex.join(parts)
 
     @property
     def models_dir(self) -> Path:

@@ -246,13 +246,12 @@ def test_remove_takes_an_added_document_out_and_refuses_a_bundled_one(run_cli, l
     assert len(list((data / "library" / "docs").iterdir())) == 1
 
 
-def test_each_corpus_folder_has_its_own_index_and_commands_name_the_options(tmp_path: Path) -> None:
+def test_each_corpus_folder_has_its_own_index(tmp_path: Path) -> None:
     data = tmp_path / "data"
     default = Settings(data_dir=data)
     other = Settings(corpus_dir=tmp_path / "other", data_dir=data)
     assert default.index_dir != other.index_dir and default.index_dir.parent == other.index_dir.parent == data / "index"
     assert Settings(corpus_dir=PACKAGE_CORPUS_DIR, data_dir=data).index_dir == default.index_dir
-    assert other.command("index") == f"policy-rag index --corpus-dir {tmp_path / 'other'} --data-dir {data}"
 
 
 # --- slow: a library with an index -------------------------------------------------------------------
