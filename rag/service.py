@@ -51,10 +51,13 @@ class PolicyQA:
         from rag.indexing import built_fingerprint
         from rag.library_changes import open_corpus
 
+        seen = built_fingerprint(settings.index_dir)
+        corpus = open_corpus(settings)  # first: a wrong corpus folder is reported before the model loads
         embedder = load_embedder(settings, progress)
         for attempt in range(2):
-            seen = built_fingerprint(settings.index_dir)
-            corpus = open_corpus(settings)
+            if attempt:
+                seen = built_fingerprint(settings.index_dir)
+                corpus = open_corpus(settings)
             inputs = index_inputs(corpus, settings.corpus_dir)
             try:
                 index = open_index(
