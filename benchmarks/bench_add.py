@@ -2,8 +2,9 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_add.py [--data-dir ~/.cache/policyqa] [--member …]
 
-Works on a fresh data folder: the model is hard-linked (or copied) from --data-dir, and so is that
-folder's index of the bundled corpus when it has one (otherwise it is built first and not timed),
+Works on a fresh data folder: the model is hard-linked (or copied) from --data-dir, and so are that
+folder's index of the bundled corpus and jieba cache when it has them (otherwise they are built
+first and not timed),
 so what is timed is what a user meets on a machine already in use: `policy-rag add FILE` from the
 command line (a new process: corpus, model and index loaded, the document read and parsed, its new
 passages embedded, the index rebuilt and switched), then `policy-rag remove`.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-ARCHIVE = REPO.parent / "shared" / "scale" / "laws-md.tar.xz"
+ARCHIVE = Path(os.environ.get("POLICYQA_SHARED_DIR") or REPO.parent / "shared") / "scale" / "laws-md.tar.xz"
 MEMBER = "DLC/上海地方法规/地方性法规/上海/上海市经济技术开发区条例.md"
 
 
@@ -92,9 +93,12 @@ def main() -> None:
         fresh = Settings.from_env(data_dir=data)
         if usual.index_dir.is_dir():
             shutil.copytree(usual.index_dir, fresh.index_dir, copy_function=link_or_copy)
+        if usual.jieba_dir.is_dir():
+            shutil.copytree(usual.jieba_dir, fresh.jieba_dir, copy_function=link_or_copy)
         index_s, _ = run("index", data_dir=data)
         document = extract(args.archive, args.member, Path(tmp))
         articles = len(re.findall(r"(?m)^第[一二三四五六七八九十百零〇]+条", document.read_text(encoding="utf-8")))
+        size_kib = document.stat().st_size / 1024
         add_s, added = run("add", str(document), data_dir=data)
         embedded = max((int(n) for n in re.findall(r"Embedding (\d+) texts", added.stderr)), default=0)
         updated = next((line for line in added.stdout.splitlines() if line.startswith("index updated")), "")
@@ -103,7 +107,7 @@ def main() -> None:
         remove_s, removed = run("remove", title.group(1) if title else document.stem, data_dir=data)
 
     print(f"machine: {machine()}")
-    print(f"document: {args.member} ({articles} articles, {document.stat().st_size / 1024:.0f} KiB)")
+    print(f"document: {args.member} ({articles} articles, {size_kib:.0f} KiB)")
     print(f"policy-rag index (nothing to change, the process and model start): {index_s:.1f} s")
     print(f"policy-rag add (index included, new process): {add_s:.1f} s; {embedded} passages embedded; {updated}")
     print(f"policy-rag add of the same document again (reported as present): {again_s:.1f} s")
