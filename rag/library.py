@@ -205,7 +205,7 @@ class Library:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise LibraryBusyError(
-                    f"another `policy-rag add` or `remove` is changing the library in {self.root}; "
+                    f"another policy-rag add or remove is changing the library in {self.root}; "
                     "wait for it to finish and try again"
                 ) from None
             try:

@@ -218,7 +218,7 @@ def _removal_targets(
         if not document.is_added:
             raise CorpusError(
                 f"{document.id} 《{document.title}》 is a bundled document (a file of {settings.corpus_dir}); "
-                "only documents added with `policy-rag add` can be removed"
+                "only documents added to the library (policy-rag add) can be removed"
             )
         targets[document.id] = (by_id[document.id], document)
     return list(targets.values())

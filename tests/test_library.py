@@ -463,6 +463,15 @@ def test_sigkill_during_add_leaves_the_old_or_the_new_library_answering(built: P
             assert len(set(documents(run_cli, data)) - old_ids) == len(SMALL)
             assert {p.name for p in (data / "library" / "docs").iterdir()} == {d["folder"] for d in
                                                                                 listing["documents"]}
+            # A remove killed right after its index switch is rolled forward too.
+            killed = subprocess.run(
+                [sys.executable, str(script), "right after the index switch", "remove", TITLES[SHANTOU]],
+                cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, encoding="utf-8",
+                env=dict(os.environ, HF_HUB_OFFLINE="1", POLICYQA_DATA_DIR=str(data),
+                         PYTHONPATH=str(Path(__file__).resolve().parents[1])), timeout=900, check=False)
+            assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+            assert TITLES[SHANTOU] not in {d["title"] for d in documents(run_cli, data).values()}
+            ok(run_cli("search", "--jsonl", str(question), data_dir=data))  # index and library agree
 
 
 def test_an_index_of_the_older_layout_moves_to_its_corpus_folder(tmp_path: Path) -> None:
