@@ -146,7 +146,7 @@ class EmbeddingPlan:
             raise ValueError(f"batch_size must be positive; got {batch_size}.")
         chunks = [self.todo[i : i + batch_size] for i in range(0, len(self.todo), batch_size)]
         desc = f"Embedding {len(self.todo)} texts" + (f" ({self.resumed} done before)" if self.resumed else "")
-        ticker = iter((progress or _no_progress)(range(len(self.todo)), total=len(self.todo), desc=desc))
+        bar = _Ticker((progress or _no_progress)(range(len(self.todo)), total=len(self.todo), desc=desc))
         for chunk, vectors in _embedded(chunks, embedder, workers):
             vectors = as_vectors(vectors, self.dimension, f"vectors from {embedder.model_id}")
             if vectors.shape[0] != len(chunk):
@@ -158,10 +158,8 @@ class EmbeddingPlan:
                 shards.write([key for key, _ in chunk], vectors)
             for (key, _), vector in zip(chunk, vectors):
                 self.known[key] = vector
-            for _ in chunk:
-                next(ticker, None)
-        for _ in ticker:  # let the progress bar close
-            pass
+            bar.advance(len(chunk))
+        bar.close()
         self.todo = []
 
     def cache(self) -> EmbeddingCache:
@@ -178,6 +176,29 @@ class EmbeddingPlan:
         row = {key: i for i, key in enumerate(cache.keys)}
         aligned = cache.vectors[[row[key] for key in self.keys]] if self.keys else cache.vectors
         return np.ascontiguousarray(aligned, dtype=np.float32)
+
+
+class _Ticker:
+    """Advances a progress iterable by a batch at a time: tqdm's update(n) when it has one (so its rate
+    and ETA count texts from the first batch on), else by taking n items."""
+
+    def __init__(self, bar: Iterable[Any]) -> None:
+        self._bar = bar
+        self._items = iter(bar)
+
+    def advance(self, count: int) -> None:
+        if hasattr(self._bar, "update"):
+            self._bar.update(count)
+        else:
+            for _ in range(count):
+                next(self._items, None)
+
+    def close(self) -> None:
+        if hasattr(self._bar, "close"):
+            self._bar.close()
+        else:
+            for _ in self._items:  # let a generator finish
+                pass
 
 
 def plan_embedding(

@@ -411,6 +411,30 @@ def _candidates(
     return lines, sources.items
 
 
+def keyword_only_answer(
+    names: Registry, question: str, resolved_question: str, analysis: QuestionAnalysis, hits: Sequence[ClauseHit]
+) -> Answer:
+    """While the library's vectors are still being made, search is by keywords alone and nothing
+    measures how close a clause comes to the question: the closest clauses are listed as candidates,
+    and the answer says why."""
+    english = analysis.is_english
+    if not hits:
+        text = ("The semantic index is still being built, and a keyword search found nothing for this question."
+                if english else "语义检索索引仍在建立中，按关键词检索没有找到相关规定。")
+        return Answer(question, resolved_question, text, True, (), ())
+    sources = _Sources([])
+    lines = [
+        "The semantic index is still being built; these provisions were found by keywords alone (check them):"
+        if english
+        else "语义检索索引仍在建立中，以下规定仅按关键词检索得到，请对照原文确认："
+    ]
+    for hit in hits[:CANDIDATES_SHOWN]:
+        sentence = _best_sentence(hit)
+        lines.append(_line(names, hit, sentence, sources.cite(hit, [sentence]), english))
+    lines += _draft_note(names, sources.items, english)
+    return Answer(question, resolved_question, "\n".join(lines), False, tuple(sources.items), tuple(hits))
+
+
 def compose(
     names: Registry,
     calibration: Calibration,

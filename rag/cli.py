@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 
 from rag.errors import USER_FACING_ERRORS, PolicyQAError
-from rag.settings import DEFAULT_MODEL, PACKAGE_CORPUS_DIR, Settings
+from rag.settings import DEFAULT_MODEL, DENSE_INDEX_KINDS, EMBED_PRECISIONS, PACKAGE_CORPUS_DIR, Settings
 
 __all__ = ["COMMAND_MODULES", "build_parser", "fix_command", "main"]
 
@@ -63,8 +63,16 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     group.add_argument(
         "--dense-index",
         default=default,
-        choices=["flat", "hnsw"],
-        help="exact (flat, the default) or approximate (hnsw) vector search (env POLICYQA_DENSE_INDEX)",
+        choices=list(DENSE_INDEX_KINDS),
+        help="vector search: auto (exact, then IVF past 200,000 passages; the default), flat (exact), ivf or "
+        "hnsw (env POLICYQA_DENSE_INDEX)",
+    )
+    group.add_argument(
+        "--embed-precision",
+        default=default,
+        choices=list(EMBED_PRECISIONS),
+        help="run the embedding model in fp32 (the default) or int8 (faster, slightly different vectors) "
+        "(env POLICYQA_EMBED_PRECISION)",
     )
     group.add_argument(
         "--milvus-uri",
@@ -92,6 +100,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(
         corpus_dir=args.corpus_dir, data_dir=args.data_dir, model=args.model, dense_index=args.dense_index,
         milvus_uri=args.milvus_uri,
+        embed_precision=args.embed_precision,
     )
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise PolicyQAError(
@@ -114,6 +123,8 @@ def fix_command(settings: Settings, command: str) -> str:
         options += ["--model", settings.model]
     if settings.dense_index != defaults.dense_index:
         options += ["--dense-index", settings.dense_index]
+    if settings.embed_precision != defaults.embed_precision:
+        options += ["--embed-precision", settings.embed_precision]
     return " ".join([PROG, command, *map(shlex.quote, options)])
 
 

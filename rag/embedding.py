@@ -24,7 +24,7 @@ def load_embedder(settings: Settings, progress: Progress | None = None) -> Embed
     if spec.onnx_file is not None:
         from index.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(spec)
+        return OnnxEmbedder(spec, precision=settings.embed_precision)
     from index.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(spec)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.answer import compose
+from rag.answer import compose, keyword_only_answer
 from rag.calibration import Calibration
 from rag.conversation import resolve_followup
 from rag.corpus import Corpus
@@ -35,7 +35,8 @@ class PolicyQA:
     corpus: Corpus
     retriever: ClauseRetriever
     _years: CorpusYears
-    calibration: Calibration
+    calibration: Calibration | None
+    """None while the index is keyword-only: thresholds are calibrated on the vectors."""
 
     @classmethod
     def open(
@@ -84,7 +85,14 @@ class PolicyQA:
 
         retriever = ClauseRetriever(corpus, inputs.passages, index, english)
         years = CorpusYears.of(clause.normalized for clause in corpus.clauses)
-        return cls(settings, corpus, retriever, years, index_calibration(settings.index_dir, index))
+        calibration = None if index.keyword_only else index_calibration(settings.index_dir, index)
+        return cls(settings, corpus, retriever, years, calibration)
+
+    @property
+    def keyword_only(self) -> bool:
+        """True while the index has no vectors yet (`policy-rag index` has not finished): search is by
+        keywords alone and answers say so."""
+        return self.retriever.keyword_only
 
     def document_text(self, doc_id: str) -> str:
         """The full text of the document's canonical source file; clause spans index into it."""
@@ -113,6 +121,11 @@ class PolicyQA:
         resolved = [resolve_followup(q, history, registry) for q in asked]
         queries = [self.retriever.prepare(r, filters) for r in resolved]
         all_hits = self.retriever.search_prepared(queries, ANSWER_DEPTH, per_document=COMPARED_PER_DOCUMENT)
+        if self.calibration is None:
+            return [
+                keyword_only_answer(registry, q, r, query.analysis, hits)
+                for q, r, query, hits in zip(asked, resolved, queries, all_hits)
+            ]
         answers = [
             compose(
                 registry,

