@@ -44,6 +44,7 @@ def build_index(
     keyword_texts: Sequence[str] | None = None,
     annotate: Callable[[HybridIndex], Mapping[str, Any]] | None = None,
     keywords_first: bool | None = None,
+    defer_dense_min: int | None = None,
     workers: int | None = None,
 ) -> HybridIndex:
     """Make the index at root match items, embedding only texts that neither the version in use nor
@@ -58,6 +59,8 @@ def build_index(
     annotate, if given, is called with the built index and what it returns is kept in the manifest's
     annotations (e.g. thresholds calibrated on this index). keywords_first publishes a keyword-only
     version before embedding (default: when there are KEYWORDS_FIRST_MIN texts or more to embed).
+    defer_dense_min: with at least this many texts to embed, stop after publishing the keyword-only
+    version and return it (HybridIndex.keyword_only); the next build makes the vectors.
     workers: processes that embed (default: one per CPU, for embedders that can be copied into them).
     """
     root = Path(root)
@@ -77,13 +80,16 @@ def build_index(
             shards.clear()
         plan = plan_embedding(texts, embedder, None if force else store.previous_cache(root), shards)
         sparse = store.reusable_sparse(root, corpus_hash, ids, config, tokenizer_cache_dir)
-        if keywords_first if keywords_first is not None else len(plan.todo) >= KEYWORDS_FIRST_MIN:
+        defer = defer_dense_min is not None and len(plan.todo) >= defer_dense_min
+        if defer or (keywords_first if keywords_first is not None else len(plan.todo) >= KEYWORDS_FIRST_MIN):
             if sparse is None:
                 sparse = SparseIndex.build(ids, keywords, JiebaTokenizer(config, cache_dir=tokenizer_cache_dir))
                 store.publish(
                     root, HybridIndex(None, sparse, embedder, fusion), model_id=embedder.model_id,
                     corpus_hash=corpus_hash, cache=plan.cache(), dense_setting=dense_kind,
                 )
+            if defer:
+                return store.load_index(root, embedder, corpus_hash, fusion=fusion, tokenizer_cache_dir=tokenizer_cache_dir)
         plan.run(embedder, batch_size, progress, shards, workers or available_cpus())
         cache = plan.cache()
         dense = DenseIndex.build(ids, plan.vectors(cache), kind=dense_kind)

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shutil
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,7 @@ class ShardStore:
                     keys, vectors = data["keys"], data["vectors"]
                 if vectors.ndim != 2 or vectors.shape != (len(keys), dimension) or not np.isfinite(vectors).all():
                     raise ValueError(f"shape {vectors.shape} for {len(keys)} keys")
-            except (OSError, ValueError, KeyError, EOFError) as error:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
                 logger.debug("skipping the damaged embedding shard %s: %s", path, error)
                 continue
             found.update(zip(keys.astype(str).tolist(), vectors.astype(np.float32, copy=False)))

@@ -164,13 +164,12 @@ def _load_version(
         raise IndexStateError(f"the index at {root} names version {folder.name}, which is missing; {REBUILD}.")
     manifest = Manifest.read(folder)
     model_id = embedder if isinstance(embedder, str) else embedder.model_id
-    if manifest.keyword_only:
-        pass  # no vectors: any model may search it by keywords
-    elif manifest.model_id != model_id:
+    # A keyword-only version has no vectors: any model may search it by keywords.
+    if not manifest.keyword_only and manifest.model_id != model_id:
         raise IndexStateError(
             f"the index at {root} was built with model {manifest.model_id}, settings say {model_id}; {REBUILD}."
         )
-    if not isinstance(embedder, str) and int(embedder.dimension) != manifest.dimension:
+    if not manifest.keyword_only and not isinstance(embedder, str) and int(embedder.dimension) != manifest.dimension:
         raise IndexStateError(
             f"the index at {root} holds {manifest.dimension}-dimensional vectors but model {model_id} makes "
             f"{embedder.dimension}-dimensional ones; {REBUILD}."

@@ -112,6 +112,13 @@ def _print_index(report: ChangeReport, settings: Settings) -> None:
         from rag.cli import fix_command
 
         print(f"the index is not updated yet; run `{fix_command(settings, 'index')}`")
+    elif report.index.keyword_only:
+        from rag.cli import fix_command
+
+        index = report.index
+        print(f"keyword search is ready: {index.clauses} clauses, {index.passages} passages ({index.seconds:.1f} s); "
+              f"run `{fix_command(settings, 'index')}` to embed them for semantic search (it shows its progress, "
+              "and continues where it stopped if interrupted)")
     else:
         index = report.index
         print(f"index updated: {index.clauses} clauses, {index.passages} passages ({index.seconds:.1f} s)")

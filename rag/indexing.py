@@ -71,7 +71,8 @@ def open_index(
     tokenizer_cache_dir: Path | None = None,
     milvus_uri: str | None = None,
     document_embedder: Embedder | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
+    defer_dense_min: int | None = None,
 ) -> HybridIndex:
     """The index for these inputs.
 
@@ -82,13 +83,15 @@ def open_index(
     the options in effect.)
     With `milvus_uri` the index lives in Milvus (rag/index_milvus.py);
     `document_embedder` (e.g. one spread over Ray) embeds the passages a build needs, batch_size at a time.
+    With `defer_dense_min`, a build with at least that many passages to embed only publishes a
+    keyword-only index (HybridIndex.keyword_only) and leaves the vectors to `policy-rag index`.
     """
     if milvus_uri:
         from rag.index_milvus import open_milvus_index
 
         return open_milvus_index(  # type: ignore[return-value]  (the same interface, in Milvus)
             inputs, index_dir, milvus_uri, embedder, repair=repair, rebuild=rebuild, progress=progress,
-            dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size,
+            dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size or 32,
             annotate=_calibration_annotation,
         )
     from index.build import build_index
@@ -109,7 +112,8 @@ def open_index(
             dense_kind=dense_kind,
             tokenizer_cache_dir=jieba_cache,
             annotate=_calibration_annotation,
-            batch_size=batch_size,
+            defer_dense_min=defer_dense_min,
+            **({"batch_size": batch_size} if batch_size else {}),
         )
         index.embedder = embedder
         return index

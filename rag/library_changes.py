@@ -46,6 +46,10 @@ __all__ = [
 Progress = Callable[..., Any]
 OVERRIDE_OPTIONS = ("title", "number", "issuer", "date", "level", "region", "city", "genre", "status")
 """The metadata a person may give when adding a document (number is the field doc_number)."""
+ADD_EMBEDS_AT_MOST = 20_000
+"""An add with more passages than this to embed (over five minutes on 2 cores) publishes keyword
+search at once and leaves the vectors to `policy-rag index`, which shows its progress and continues
+where it stopped when interrupted (docs/scale.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class IndexUpdate:
     clauses: int
     passages: int
     seconds: float
+    keyword_only: bool = False
+    """The vectors were left to `policy-rag index` (ADD_EMBEDS_AT_MOST): keyword search works meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +256,7 @@ def _commit(
     try:
         index = open_index(
             inputs, settings.index_dir, embedder, repair=True, progress=progress, dense_kind=settings.dense_index,
-            tokenizer_cache_dir=settings.jieba_dir,
+            tokenizer_cache_dir=settings.jieba_dir, defer_dense_min=ADD_EMBEDS_AT_MOST,
         )
     except BaseException:
         if built_fingerprint(settings.index_dir) == inputs.fingerprint:
@@ -259,7 +265,7 @@ def _commit(
             library.abort()
         raise
     library.commit(pending)
-    return IndexUpdate(len(corpus.clauses), len(index), time.perf_counter() - started)
+    return IndexUpdate(len(corpus.clauses), len(index), time.perf_counter() - started, index.keyword_only)
 
 
 def _record(prepared: Prepared) -> dict[str, Any]:
