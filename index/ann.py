@@ -1,9 +1,12 @@
 """Approximate vector indexes and their tuning: IVF with 8-bit scalar quantisation, HNSW, and the
 search depth (nprobe, efSearch) that reaches a target recall@10 against exact search.
 
-Recall is measured on the collection's own vectors: a sample of them is searched exactly and
-approximately (each one's own position left out, since a vector trivially finds itself), and the
-smallest depth whose recall@10 reaches the target is kept.
+Recall is measured on the collection itself: a sample of its passages asked as questions (their
+query vectors, when the builder has the model; otherwise their own vectors) is searched exactly and
+approximately, each passage's own position left out since it trivially finds itself, and the
+smallest depth whose recall@10 reaches the target is kept. Query vectors matter: on 3,400 law
+passages, IVF at nprobe 32 of 128 found 0.99 of the exact top 10 for document vectors and 0.985 for
+passages asked as questions (docs/scale.md has the figures at scale).
 """
 
 from __future__ import annotations
@@ -58,12 +61,25 @@ def build_hnsw(vectors: np.ndarray, m: int = 32, ef_construction: int = 200) -> 
     return index
 
 
-def tune(dense: DenseIndex, vectors: np.ndarray, target: float = TARGET_RECALL, seed: int = 99) -> dict[str, Any]:
-    """The smallest search depth of this approximate index whose recall@10 on a sample of its own
-    vectors reaches target (the deepest tried if none does), with the recall measured at each depth."""
-    count = vectors.shape[0]
-    rows = np.sort(np.random.default_rng(seed).choice(count, size=min(TUNING_QUERIES, count), replace=False))
-    queries = np.ascontiguousarray(vectors[rows])
+def tuning_rows(count: int, seed: int = 99) -> np.ndarray:
+    """Positions of the passages a tuning asks about: a fixed random sample."""
+    return np.sort(np.random.default_rng(seed).choice(count, size=min(TUNING_QUERIES, count), replace=False))
+
+
+def tune(
+    dense: DenseIndex,
+    vectors: np.ndarray,
+    target: float = TARGET_RECALL,
+    queries: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The smallest search depth of this approximate index whose recall@10 reaches target (the
+    deepest tried if none does), with the recall measured at each depth. queries: one query vector
+    for each position of tuning_rows (the passages asked as questions); default their own vectors."""
+    rows = tuning_rows(vectors.shape[0])
+    kind = "passages asked as questions" if queries is not None else "passage vectors"
+    queries = np.ascontiguousarray(vectors[rows] if queries is None else queries, dtype=np.float32)
+    if queries.shape != (len(rows), vectors.shape[1]):
+        raise ValueError(f"tuning needs {len(rows)} query vectors of dimension {vectors.shape[1]}; got {queries.shape}.")
     truth = exact_neighbours(vectors, queries, rows, RECALL_AT)
     name, depths = ("nprobe", NPROBES) if dense.kind == "ivf" else ("ef_search", EF_SEARCHES)
     if dense.kind == "ivf":
@@ -84,6 +100,7 @@ def tune(dense: DenseIndex, vectors: np.ndarray, target: float = TARGET_RECALL, 
         "recall_at_10": measured[str(chosen)],
         "target_recall": target,
         "tuning_queries": len(rows),
+        "tuned_on": kind,
         "recall_by_depth": measured,
         **({"nlist": int(_ivf(dense).nlist)} if dense.kind == "ivf" else {}),
     }

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from index import store
 from index.dense import DenseIndex
 from index.embedder import available_cpus
@@ -92,7 +94,9 @@ def build_index(
                 return store.load_index(root, embedder, corpus_hash, fusion=fusion, tokenizer_cache_dir=tokenizer_cache_dir)
         plan.run(embedder, batch_size, progress, shards, workers or available_cpus())
         cache = plan.cache()
-        dense = DenseIndex.build(ids, plan.vectors(cache), kind=dense_kind)
+        dense = DenseIndex.build(
+            ids, plan.vectors(cache), kind=dense_kind, tuning_queries=_tuning_queries(embedder, texts, dense_kind)
+        )
         if sparse is None:
             sparse = SparseIndex.build(ids, keywords, JiebaTokenizer(config, cache_dir=tokenizer_cache_dir))
         index = HybridIndex(dense, sparse, embedder, fusion)
@@ -102,6 +106,16 @@ def build_index(
         )
         shards.clear()
         return index
+
+
+def _tuning_queries(embedder: Embedder, texts: Sequence[str], dense_kind: str) -> np.ndarray | None:
+    """For an approximate index: the query vectors of the passages its tuning asks about (index/ann.py)."""
+    from index.ann import tuning_rows
+    from index.dense import resolve_kind
+
+    if resolve_kind(dense_kind, len(texts)) == "flat":
+        return None
+    return embedder.embed_queries([texts[i] for i in tuning_rows(len(texts))])
 
 
 def build_keyword_index(

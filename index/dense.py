@@ -116,10 +116,12 @@ class DenseIndex:
         hnsw_m: int = 32,
         ef_construction: int = 200,
         target_recall: float | None = None,
+        tuning_queries: np.ndarray | None = None,
     ) -> DenseIndex:
         """kind: "flat" (exact), "ivf", "hnsw", or "auto" (by size). An approximate index is tuned
-        on a sample of its own vectors until its recall@10 against exact search reaches target_recall
-        (index/ann.py), and records what it measured in params."""
+        until its recall@10 against exact search reaches target_recall, on the query vectors of the
+        passages at index.ann.tuning_rows(len(ids)) if given, else on their own vectors (index/ann.py),
+        and records what it measured in params."""
         from index.ann import TARGET_RECALL, build_hnsw, build_ivf, tune
 
         if len(ids) != len(vectors):
@@ -139,7 +141,7 @@ class DenseIndex:
             index = build_hnsw(vectors, hnsw_m, ef_construction)
         dense = cls(index, ids, embedder, params)
         if resolved != "flat":
-            dense.params.update(tune(dense, vectors, target_recall or TARGET_RECALL))
+            dense.params.update(tune(dense, vectors, target_recall or TARGET_RECALL, tuning_queries))
         return dense
 
     def __len__(self) -> int:
