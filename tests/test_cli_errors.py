@@ -89,7 +89,7 @@ BAD_INPUTS = [
     ("unknown-corpus-dir", ["--corpus-dir", "{tmp}/no-corpus", "search", GOOD], "does not exist"),
     ("data-dir-is-a-file", ["--data-dir", "{tmp}/number.jsonl", "search", GOOD], "is a file, not a folder"),
     ("model-folder-missing", ["--model", "{tmp}/no-model", "search", GOOD], "does not exist"),
-    ("dense-index-unknown", ["search", GOOD, "--dense-index", "ivf"], "invalid choice"),
+    ("dense-index-unknown", ["search", GOOD, "--dense-index", "annoy"], "invalid choice"),
     ("unknown-option", ["search", GOOD, "--bogus"], "unrecognized arguments: --bogus"),
     ("unknown-command", ["serch", GOOD], "invalid choice: 'serch'"),
     ("no-command", [], "choose a command"),

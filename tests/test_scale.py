@@ -221,11 +221,18 @@ def test_a_build_killed_with_sigkill_answers_by_keywords_and_continues_from_its_
     assert finished.search(rows[100][1], 1, mode="dense")[0].id in {r[0] for r in rows if r[1] == rows[100][1]}
 
 
-def test_the_int8_engine_is_close_to_fp32_and_names_itself(law_slice, slice_vectors, default_models_dir, embedder):
+def test_the_int8_engine_is_close_to_fp32_and_names_itself(law_slice, slice_vectors, default_models_dir, embedder,
+                                                           tmp_path):
+    """(On a copy of the model: the int8 file is written beside the model's, and the session's model
+    folder stays as built. A copy, not hard links, which onnx refuses for external weights.)"""
+    import shutil
+
     from index.models import resolve_model
     from index.onnx_embedder import OnnxEmbedder
 
-    int8 = OnnxEmbedder(resolve_model("default", default_models_dir), precision="int8")
+    shutil.copytree(default_models_dir, tmp_path / "models")
+    int8 = OnnxEmbedder(resolve_model("default", tmp_path / "models"), precision="int8")
+    assert int8.onnx_file.is_file() and int8.onnx_file.parent == int8.spec.onnx_file.parent
     assert int8.model_id != embedder.model_id and int8.model_id.startswith(embedder.model_id)
     sample = np.random.default_rng(4).choice(len(law_slice), 200, replace=False)
     cosine = (int8.embed_documents([law_slice[i][1] for i in sample]) * slice_vectors[sample]).sum(axis=1)
