@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from scale_collection import load_collection, unpack  # noqa: E402
+from scale_collection import load_collection, unpack
 
 ARCHIVE = REPO.parent / "shared" / "scale" / "laws-md.tar.xz"
 QUESTION_SETS = [REPO.parent / "shared" / "eval" / "dev.jsonl", REPO / "eval" / "heldout.jsonl",
@@ -71,7 +71,7 @@ def peak_rss_mb() -> float:
 
 def percentiles(seconds: list[float]) -> str:
     ms = sorted(1000 * s for s in seconds)
-    p = lambda q: ms[min(len(ms) - 1, round(q * (len(ms) - 1)))]  # noqa: E731
+    p = lambda q: ms[min(len(ms) - 1, round(q * (len(ms) - 1)))]
     return f"p50 {p(0.5):.1f} ms, p95 {p(0.95):.1f} ms (n={len(ms)})"
 
 
@@ -159,31 +159,37 @@ def stage_embed(docs: list, args: argparse.Namespace) -> np.ndarray:
     return plan.vectors()
 
 
-def stage_dense(ids: list[str], vectors: np.ndarray, args: argparse.Namespace) -> dict:
-    from index.ann import exact_neighbours
+def stage_dense(ids: list[str], texts: list[str], vectors: np.ndarray, args: argparse.Namespace) -> dict:
+    from index.ann import exact_neighbours, tuning_rows
     from index.dense import DenseIndex
 
+    embedder = embedder_of(args)
+    tuning = embedder.embed_queries([texts[i] for i in tuning_rows(len(ids))])
+    held_out = np.setdiff1d(np.random.default_rng(21).choice(len(ids), 600, replace=False), tuning_rows(len(ids)))[:300]
+    checks = {
+        "real questions (dev, heldout, heldout2, fresh1)": (embedder.embed_queries(questions()), np.full(len(questions()), -1)),
+        f"{len(held_out)} other passages asked as questions": (embedder.embed_queries([texts[i] for i in held_out]), held_out),
+    }
+    truths = {name: exact_neighbours(vectors, q, rows, 10) for name, (q, rows) in checks.items()}
     built = {}
-    for kind in ("flat", "ivf"):
+    for kind in args.kinds:
         before = rss_mb()
         started = time.perf_counter()
-        dense = DenseIndex.build(ids, vectors, kind=kind)
+        dense = DenseIndex.build(ids, vectors, kind=kind, tuning_queries=tuning)
         seconds = time.perf_counter() - started
         size = dense.memory_bytes()
-        tuned = {k: v for k, v in dense.params.items() if k != "recall_by_depth"}
-        say(f"dense {kind}: built in {seconds:.1f} s over {len(ids)} vectors; {size / len(ids):.0f} bytes/vector "
+        tuned = {k: v for k, v in dense.params.items() if k not in ("recall_by_depth", "setting")}
+        say(f"dense {kind}: built and tuned in {seconds:.1f} s over {len(ids)} vectors; {size / len(ids):.0f} bytes/vector "
             f"({size / 2**20:.0f} MB); RSS +{rss_mb() - before:.0f} MB; {tuned}")
-        if kind == "ivf":
-            say(f"  recall@10 by nprobe on {dense.params['tuning_queries']} of its own vectors: "
-                f"{dense.params['recall_by_depth']}")
+        if kind != "flat":
+            say(f"  recall@10 by search depth while tuning: {dense.params['recall_by_depth']}")
+            for name, (queries, rows) in checks.items():
+                _, found = dense.search_positions(queries, 11)
+                found = [[p for p in row if p != own][:10] for row, own in zip(found.tolist(), rows)]
+                recall = np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truths[name])])
+                say(f"  recall@10 against exact on {name}: {recall:.3f}")
         built[kind] = dense
-    embedder = embedder_of(args)
-    qv = embedder.embed_queries(questions())
-    truth = exact_neighbours(vectors, qv, np.full(len(qv), -1), 10)
-    _, found = built["ivf"].search_positions(qv, 10)
-    recall = np.mean([len(set(a.tolist()) & set(t.tolist())) / 10 for a, t in zip(found, truth)])
-    say(f"dense ivf: recall@10 against exact on {len(qv)} real questions (dev, heldout, heldout2, fresh1): {recall:.3f}")
-    built["queries"] = qv
+    built["queries"] = checks["real questions (dev, heldout, heldout2, fresh1)"][0]
     return built
 
 
@@ -192,24 +198,25 @@ def stage_search(built: dict, docs: list, args: argparse.Namespace) -> None:
     doc_of = np.array([int(i[1:6]) for d in docs for i, _, _ in d.items])
     masks = {"no filter": None, "a tenth of the documents": doc_of % 10 == 3,
              "one document": doc_of == doc_of[len(doc_of) // 2]}
-    for kind in ("flat", "ivf"):
+    for kind in args.kinds:
         for label, mask in masks.items():
             times = []
+            allowed = None if mask is None else {i for i, ok in zip(built[kind].ids, mask) if ok}
             for row in range(len(qv)):
                 t = time.perf_counter()
                 hits = built[kind].search_vectors(qv[row : row + 1], 200, mask)
                 times.append(time.perf_counter() - t)
-                if mask is not None:
-                    allowed = {i for i, ok in zip(built[kind].ids, mask) if ok} if row == 0 else allowed
+                if allowed is not None:
                     assert all(h.id in allowed for h in hits[0]), "a filtered search returned a disallowed item"
             say(f"search {kind} depth 200 ({label}): {percentiles(times)}")
-    flat, ivf = built["flat"], built["ivf"]
-    for label, mask in list(masks.items())[1:]:
-        same = np.mean([
-            len({h.id for h in a[:10]} & {h.id for h in b[:10]}) / max(1, min(10, len(b)))
-            for a, b in zip(ivf.search_vectors(qv, 10, mask), flat.search_vectors(qv, 10, mask))
-        ])
-        say(f"filtered ivf vs filtered exact ({label}): top-10 overlap {same:.3f}")
+    flat = built["flat"]
+    for kind in [k for k in args.kinds if k != "flat"]:
+        for label, mask in list(masks.items())[1:]:
+            same = np.mean([
+                len({h.id for h in a[:10]} & {h.id for h in b[:10]}) / max(1, min(10, len(b)))
+                for a, b in zip(built[kind].search_vectors(qv, 10, mask), flat.search_vectors(qv, 10, mask))
+            ])
+            say(f"filtered {kind} vs filtered exact ({label}): top-10 overlap {same:.3f}")
     say(f"RSS now {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB")
 
 
@@ -223,7 +230,7 @@ def stage_hybrid(built: dict, docs: list, args: argparse.Namespace) -> None:
     sparse = SparseIndex.build(ids, [k for d in docs for _, _, k in d.items],
                                JiebaTokenizer(TokenizerConfig(), cache_dir=args.work_dir / "jieba"))
     embedder = embedder_of(args)
-    for kind in ("flat", "ivf"):
+    for kind in args.kinds:
         index = HybridIndex(built[kind], sparse, embedder)
         index.warm_up()
         times = []
@@ -232,7 +239,7 @@ def stage_hybrid(built: dict, docs: list, args: argparse.Namespace) -> None:
             index.search(q, 10)
             times.append(time.perf_counter() - t)
         say(f"hybrid query with {kind} (embed question + dense + BM25 + fusion, depth 100): {percentiles(times)}")
-    say(f"RSS with embedder, {len(ids)} passages' BM25, exact and IVF indexes: {rss_mb():.0f} MB")
+    say(f"RSS with the embedder, BM25 over {len(ids)} passages and the {', '.join(args.kinds)} indexes: {rss_mb():.0f} MB")
 
 
 def stage_synthetic(args: argparse.Namespace) -> None:
@@ -315,6 +322,8 @@ def main() -> None:
                         choices=[*DEFAULT_STAGES, "synthetic", "embedding"])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32")
+    parser.add_argument("--kinds", nargs="+", default=["flat", "ivf", "hnsw"], choices=["flat", "ivf", "hnsw"],
+                        help="vector indexes to build and compare (flat is always needed as the reference)")
     parser.add_argument("--synthetic", type=int, default=1_000_000, help="vectors in the synthetic stage")
     parser.add_argument("--sample", type=int, default=2000, help="passages in the embedding stage")
     args = parser.parse_args()
@@ -330,7 +339,7 @@ def main() -> None:
         vectors = stage_embed(docs, args)
         ids = [i for d in docs for i, _, _ in d.items]
         if {"dense", "search"} & set(args.stages):
-            built = stage_dense(ids, vectors, args)
+            built = stage_dense(ids, [t for d in docs for _, t, _ in d.items], vectors, args)
             if "search" in args.stages:
                 stage_search(built, docs, args)
                 stage_hybrid(built, docs, args)

@@ -17,7 +17,13 @@ import warnings
 from collections.abc import Sequence
 
 from rag.errors import USER_FACING_ERRORS, PolicyQAError
-from rag.settings import DEFAULT_MODEL, DENSE_INDEX_KINDS, EMBED_PRECISIONS, PACKAGE_CORPUS_DIR, Settings
+from rag.settings import (
+    DEFAULT_MODEL,
+    DENSE_INDEX_KINDS,
+    EMBED_PRECISIONS,
+    PACKAGE_CORPUS_DIR,
+    Settings,
+)
 
 __all__ = ["COMMAND_MODULES", "build_parser", "fix_command", "main"]
 

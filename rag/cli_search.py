@@ -74,9 +74,14 @@ def _progress() -> Any:
 
 
 def _open(settings: Settings, repair: bool = False, rebuild: bool = False, ray: str | None = None) -> PolicyQA:
+    from rag.cli import PROG, fix_command
     from rag.service import PolicyQA
 
-    return PolicyQA.open(settings, progress=_progress(), repair=repair, rebuild=rebuild, ray=ray)
+    qa = PolicyQA.open(settings, progress=_progress(), repair=repair, rebuild=rebuild, ray=ray)
+    if qa.keyword_only:
+        print(f"{PROG}: note: the semantic index is still being built, so this searches by keywords only; "
+              f"`{fix_command(settings, 'index')}` finishes it", file=sys.stderr)
+    return qa
 
 
 def _filters(args: argparse.Namespace, qa: PolicyQA) -> Filters:
