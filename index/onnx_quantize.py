@@ -58,14 +58,18 @@ def quantize(fp32_file: Path, target: Path) -> None:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
+        model = onnx.load(str(fp32_file))  # with its external weights
+        folded = fold_weight_transposes(model)
         quantize_dynamic(
-            fp32_file,
+            model,
             temporary,
             weight_type=QuantType.QInt8,
             per_channel=True,
             reduce_range=True,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
+        if not folded:
+            raise ValueError("no weight matrix of the graph could be quantised")
         os.replace(temporary, target)
     except Exception as exc:  # onnx and onnxruntime raise many kinds
         raise ModelError(
@@ -75,6 +79,33 @@ def quantize(fp32_file: Path, target: Path) -> None:
     finally:
         quiet.setLevel(level)
         temporary.unlink(missing_ok=True)
+
+
+def fold_weight_transposes(model: Any) -> int:
+    """Replace each Transpose of a weight (an initializer) by the transposed weight, in place, so the
+    MatMul it feeds reads an initializer: quantize_dynamic quantises only such MatMuls (the export
+    keeps PyTorch's [out, in] weights and transposes them in the graph). The number folded."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    weights = {tensor.name: tensor for tensor in graph.initializer}
+    uses: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    folded = []
+    for node in graph.node:
+        source = node.input[0] if node.op_type == "Transpose" and node.input else None
+        if source not in weights or uses.get(source) != 1:
+            continue
+        perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+        array = numpy_helper.to_array(weights[source])
+        graph.initializer.append(numpy_helper.from_array(array.transpose(perm), node.output[0]))
+        graph.initializer.remove(weights.pop(source))
+        folded.append(node)
+    for node in folded:
+        graph.node.remove(node)
+    return len(folded)
 
 
 def _source_record(fp32_file: Path) -> dict[str, Any]:
