@@ -114,6 +114,8 @@ def fix_command(settings: Settings, command: str) -> str:
         options += ["--model", settings.model]
     if settings.dense_index != defaults.dense_index:
         options += ["--dense-index", settings.dense_index]
+    if settings.milvus_uri:
+        options += ["--milvus-uri", settings.milvus_uri]
     return " ".join([PROG, command, *map(shlex.quote, options)])
 
 

@@ -71,7 +71,7 @@ def open_index(
     tokenizer_cache_dir: Path | None = None,
     milvus_uri: str | None = None,
     document_embedder: Embedder | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
 ) -> HybridIndex:
     """The index for these inputs.
 
@@ -89,8 +89,9 @@ def open_index(
         return open_milvus_index(  # type: ignore[return-value]  (the same interface, in Milvus)
             inputs, index_dir, milvus_uri, embedder, repair=repair, rebuild=rebuild, progress=progress,
             dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size,
-            annotate=_calibration_annotation,
+            annotate=_calibration_annotation, tokenizer_cache_dir=tokenizer_cache_dir,
         )
+    chunk = {} if batch_size is None else {"batch_size": batch_size}
     from index.build import build_index
     from index.store import CURRENT_NAME, load_index, read_manifest
 
@@ -109,7 +110,7 @@ def open_index(
             dense_kind=dense_kind,
             tokenizer_cache_dir=jieba_cache,
             annotate=_calibration_annotation,
-            batch_size=batch_size,
+            **chunk,
         )
         index.embedder = embedder
         return index
