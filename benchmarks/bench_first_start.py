@@ -7,7 +7,8 @@ nothing, as on a fresh clone. It prints the machine and its load average, then:
 
 - steps: a new process opens PolicyQA with a progress display that records when each step
   (dequantising, tokenizer, exporting, checking, embedding the passages) starts and ends, then
-  answers one question; the time between steps is named too (start-up, loading, indexing);
+  answers one question; the time between steps is named too (start-up, loading, indexing). CPU
+  seconds are printed beside wall-clock ones: on a busy machine they show what the work costs;
 - `policy-rag ask QUESTION`: the command itself, process start to exit, as a person waits for it;
 - with --serve, `policy-rag serve`: process start until the chat page answers.
 
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import socket
 import subprocess
@@ -38,24 +40,27 @@ SERVE_TIMEOUT_S = 1200
 CHILD = r"""
 import json, sys, time
 started = float(sys.argv[3])
-marks = [("process start", started, started)]
+marks = [("process start", started, started, 0.0, 0.0)]
+
+def mark(name, begun, cpu_begun):
+    marks.append((name, begun, time.time(), cpu_begun, time.process_time()))
 
 def progress(iterable=None, total=None, desc="", **_):
-    begun = time.time()
+    begun, cpu = time.time(), time.process_time()
     for item in iterable:
         yield item
-    marks.append((desc, begun, time.time()))
+    mark(desc, begun, cpu)
 
 from pathlib import Path
 from rag.service import PolicyQA
 from rag.settings import Settings
 
-marks.append(("imports", started, time.time()))
+mark("imports", started, 0.0)
 qa = PolicyQA.open(Settings.from_env(data_dir=Path(sys.argv[1])), progress=progress)
-marks.append(("opened", time.time(), time.time()))
-begun = time.time()
+mark("opened", time.time(), time.process_time())
+begun, cpu = time.time(), time.process_time()
 answer = qa.ask(sys.argv[2])
-marks.append(("first answer", begun, time.time()))
+mark("first answer", begun, cpu)
 print(json.dumps({"marks": marks, "abstained": answer.abstained}))
 """
 
@@ -101,16 +106,16 @@ def steps(repo: Path, work: Path) -> None:
         sys.exit(f"the first start failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     marks = result["marks"]
-    print("\nsteps (new process, empty data directory):")
-    previous_end = started
-    for name, begin, end in marks[1:]:
+    print("\nsteps (new process, empty data directory), wall-clock and CPU seconds:")
+    previous_end, previous_cpu = started, 0.0
+    for name, begin, end, cpu_begin, cpu_end in marks[1:]:
         gap = begin - previous_end
         if name != "imports" and gap > 0.05:
-            print(f"  {gap:7.1f} s  {_gap_name(name, previous_end == marks[1][2])}")
+            print(f"  {gap:7.1f} s {cpu_begin - previous_cpu:7.1f} s  {_gap_name(name, previous_end == marks[1][2])}")
         if name != "opened":
-            print(f"  {end - begin:7.1f} s  {name}")
-        previous_end = end
-    print(f"  {marks[-1][2] - started:7.1f} s  total, process start to first answer")
+            print(f"  {end - begin:7.1f} s {cpu_end - cpu_begin:7.1f} s  {name}")
+        previous_end, previous_cpu = end, cpu_end
+    print(f"  {marks[-1][2] - started:7.1f} s {marks[-1][4]:7.1f} s  total, process start to first answer")
     models = data_dir / "models"
     if models.is_dir():
         print(f"  model folder: {folder_size(models) / 1e9:.2f} GB")
@@ -128,13 +133,17 @@ def _gap_name(next_step: str, after_imports: bool) -> str:
 
 def ask(repo: Path, work: Path) -> None:
     data_dir = work / "ask"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", QUESTION], cwd=repo,
                           env=environment(repo, data_dir), capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0:
         sys.exit(f"`policy-rag ask` failed:\n{done.stderr[-3000:]}")
-    print(f"\n`policy-rag ask` on an empty data directory, process start to exit: {seconds:.1f} s")
+    print(f"\n`policy-rag ask` on an empty data directory, process start to exit: {seconds:.1f} s "
+          f"(CPU {cpu:.1f} s)")
 
 
 def serve(repo: Path, work: Path) -> None:

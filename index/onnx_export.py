@@ -41,9 +41,9 @@ SHORT_CHECK_TEXTS = (
     "高新区",
     "外籍人才工作许可年龄能放宽到多少岁？",
     "（五）支持高新区内企业开展外籍人才工作许可，年龄可放宽至65岁。",
-    "河北省人民政府關於促進高新技術產業開發區高質量發展的實施意見",
+    "廣東省人民政府關於促進科技創新的若干意見",
     "How old can foreign talent be to get a work permit?",
-    "冀政字〔2020〕52號 ＡＢＣ１２３ emoji 😀",
+    "粵府〔2021〕5號 ＡＢＣ１２３ emoji 😀",
 )
 OVERLONG_CHECK_TEXT = "完善高新区管理体制，推动高新区聚焦主责主业，强化创新驱动发展。" * 40
 """Longer than any model's input limit, so truncation is checked too."""

@@ -131,6 +131,8 @@ def fix_command(settings: Settings, command: str) -> str:
         options += ["--dense-index", settings.dense_index]
     if settings.embed_precision != defaults.embed_precision:
         options += ["--embed-precision", settings.embed_precision]
+    if settings.milvus_uri:
+        options += ["--milvus-uri", settings.milvus_uri]
     return " ".join([PROG, command, *map(shlex.quote, options)])
 
 

@@ -27,7 +27,7 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NUMBER_AFTER = re.compile(r"[\u4e00-\u9fff]{1,4}\s*[〔\[［【(（]\s*(?:19|20)\d\d\s*[〕\]］】)）]")
 # Characters that may stand right before such a number without being part of its prefix (根据粤府…).
 _BEFORE_NUMBER = frozenset("据照按及和与见的了《》以经")
-# Characters that may follow the last item of a list of abbreviations (冀、苏、川等地, 京、津、冀三地).
+# Characters that may follow the last item of a list of abbreviations (粤、闽、浙等地, 沪、苏、浙三地).
 _AFTER_LIST = frozenset("等两三四五六七八九十地省市的")
 _LIST_MARK = "、"
 # An apostrophe inside a name (Xi'an) joins it; a possessive (Zhejiang's, Fujian’s) does not.
@@ -153,7 +153,7 @@ class Gazetteer:
         Chinese names match longest first (延边朝鲜族自治州 before 延边, 吉林省 before 吉林); a short name
         that is also an ordinary word (长治久安) counts only in its full form. One-character
         abbreviations count only where they are clearly names: opening a document number (粤府〔2021〕)
-        or in a run or list of abbreviations (京津冀, 川渝, 冀、苏、川). English names match on word
+        or in a run or list of abbreviations (粤港澳, 川渝, 粤、闽、浙). English names match on word
         boundaries in any case (Guangdong, Inner Mongolia). Traditional script is read as simplified.
         """
         simplified = simplified_same_length(text)
@@ -223,8 +223,8 @@ class Gazetteer:
         return items, position
 
     def _named_items(self, text: str, items: list[int]) -> list[int]:
-        """The items of a run of abbreviations that name divisions: all of a list (冀、苏、川) standing
-        apart from the words around it; of an unbroken run (京津冀, 川渝), those left once common
+        """The items of a run of abbreviations that name divisions: all of a list (粤、闽、浙) standing
+        apart from the words around it; of an unbroken run (粤港澳, 川渝), those left once common
         characters that run into the next or previous word are dropped (港澳台青年 → 港澳), if at least
         three are left or one is not a common character (新台阶, 藏青 name nothing)."""
         if len(items) < 2:

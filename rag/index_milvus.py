@@ -36,8 +36,9 @@ def open_milvus_index(
     progress: Progress | None = None,
     dense_kind: str = "flat",
     document_embedder: Embedder | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     annotate: Callable[[Any], Mapping[str, Any]] | None = None,
+    tokenizer_cache_dir: Path | None = None,
 ) -> MilvusIndex:
     """As rag.indexing.open_index, in Milvus: built on first use (reusing the folder index's vectors
     when there is one), otherwise loaded and checked, and rebuilt only when `repair` or `rebuild`."""
@@ -49,13 +50,13 @@ def open_milvus_index(
     )
 
     target = milvus_target(index_dir, uri)
-    jieba_cache = Path(index_dir).parent / "jieba"
+    jieba_cache = tokenizer_cache_dir or Path(index_dir).parent / "jieba"
     if repair or rebuild or not has_milvus_index(target):
         index = build_milvus_index(
             target, inputs.items, document_embedder or embedder, inputs.fingerprint, inputs.tokenizer,
-            keyword_texts=inputs.keyword_texts, dense_kind=dense_kind, progress=progress, batch_size=batch_size,
+            keyword_texts=inputs.keyword_texts, dense_kind=dense_kind, progress=progress,
             force=rebuild, tokenizer_cache_dir=jieba_cache, seed_cache=None if rebuild else folder_embeddings(index_dir),
-            annotate=annotate,
+            annotate=annotate, **({} if batch_size is None else {"batch_size": batch_size}),
         )
         index.embedder = embedder
         return index

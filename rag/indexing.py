@@ -91,9 +91,10 @@ def open_index(
 
         return open_milvus_index(  # type: ignore[return-value]  (the same interface, in Milvus)
             inputs, index_dir, milvus_uri, embedder, repair=repair, rebuild=rebuild, progress=progress,
-            dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size or 32,
-            annotate=_calibration_annotation,
+            dense_kind=dense_kind, document_embedder=document_embedder, batch_size=batch_size,
+            annotate=_calibration_annotation, tokenizer_cache_dir=tokenizer_cache_dir,
         )
+    chunk = {} if batch_size is None else {"batch_size": batch_size}
     from index.build import build_index
     from index.store import CURRENT_NAME, load_index, read_manifest
 
@@ -113,7 +114,7 @@ def open_index(
             tokenizer_cache_dir=jieba_cache,
             annotate=_calibration_annotation,
             defer_dense_min=defer_dense_min,
-            **({"batch_size": batch_size} if batch_size else {}),
+            **chunk,
         )
         index.embedder = embedder
         return index

@@ -18,7 +18,7 @@ DATA_FILE = "issuers.tsv"
 NATIONAL = "全国"
 _KINDS = ("prefix", "national", "national-suffix", "organ-suffix", "meeting-body", "meeting", "formal-prefix",
           "county-unit", "not-county")
-_PREFIX_TAIL = 3  # 国科发火, 冀科高: characters a prefix may carry past a listed one
+_PREFIX_TAIL = 3  # 国科发火, 粤科高: characters a prefix may carry past a listed one
 _CJK_RUN = r"[\u4e00-\u9fff]"
 # 第十三届, 第1820次会议, 第四会议 (sic), 第117次常务会议: the sitting, not the organ.
 _ORDINAL = r"第[\d一二三四五六七八九十百零〇○]+"

@@ -256,7 +256,7 @@ def _commit(
     try:
         index = open_index(
             inputs, settings.index_dir, embedder, repair=True, progress=progress, dense_kind=settings.dense_index,
-            tokenizer_cache_dir=settings.jieba_dir, defer_dense_min=ADD_EMBEDS_AT_MOST,
+            tokenizer_cache_dir=settings.jieba_dir, defer_dense_min=ADD_EMBEDS_AT_MOST, milvus_uri=settings.milvus_uri,
         )
     except BaseException:
         if built_fingerprint(settings.index_dir) == inputs.fingerprint:

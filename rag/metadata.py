@@ -144,7 +144,7 @@ def _overrides(path: Path, name: str, entry: object) -> FileOverrides:
 
 def _checked(key: str, value: str) -> object:
     if key == "id" and not valid_id(value):
-        raise ValueError(f"id {value!r} must be lower-case letters, digits and hyphens, e.g. hebei-2020-52")
+        raise ValueError(f"id {value!r} must be lower-case letters, digits and hyphens, e.g. guangdong-2021-5")
     if key == "level":
         return Level(value)
     if key == "status":

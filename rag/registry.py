@@ -157,7 +157,7 @@ class Registry:
         """The places a (normalised) text names, in order, each once: divisions by any name (full,
         short, abbreviation in clear contexts, English, a city), and the national level by its
         words (国务院, 中央, State Council; 国家 only where it is paired with a region, 国家和浙江).
-        Multi-division areas (京津冀) are topics, not places."""
+        Multi-division areas (长三角) are topics, not places."""
         masked = self._mask_areas(text)
         mentions: list[PlaceMention] = []
         for m in self.gazetteer.find(masked):

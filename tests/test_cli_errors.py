@@ -252,14 +252,16 @@ def test_bad_jsonl_lines_are_reported_while_the_others_are_answered(run_cli, pol
 def test_stale_index_message_names_the_command_with_the_same_options(run_cli, policyqa_data_dir, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(PACKAGE_CORPUS_DIR, corpus)
-    built = run_cli("index", "--corpus-dir", str(corpus), data_dir=policyqa_data_dir)  # each corpus has its index
-    assert built.returncode == 0, built.stderr
+    data = tmp_path / "data"
+    shutil.copytree(policyqa_data_dir / "models", data / "models", copy_function=os.link)
+    # Each corpus folder has its own index: the one of an unchanged copy, then the copy changes.
+    shutil.copytree(Settings(data_dir=policyqa_data_dir).index_dir, Settings(corpus_dir=corpus, data_dir=data).index_dir)
     national = corpus / "002_aceb60dd589429a8.txt"
     national.write_text(national.read_text(encoding="utf-8") + "\n（此件公开发布）\n", encoding="utf-8")
-    result = run_cli("search", GOOD, "--corpus-dir", str(corpus), data_dir=policyqa_data_dir)
+    result = run_cli("search", GOOD, "--corpus-dir", str(corpus), data_dir=data)
     lines = stderr_lines(result)
     assert result.returncode == 1 and len(lines) == 1, result.stderr
-    assert f"`policy-rag index --corpus-dir {corpus} --data-dir {policyqa_data_dir}`" in lines[0]
+    assert f"`policy-rag index --corpus-dir {corpus} --data-dir {data}`" in lines[0]
 
 
 @pytest.mark.slow

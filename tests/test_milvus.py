@@ -9,6 +9,7 @@ uses the real model and the bundled corpus, reusing the session's FAISS vectors 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -184,6 +185,12 @@ def test_failed_build_leaves_the_version_in_use_answering(tmp_path, monkeypatch)
     again.close()
 
 
+def test_milvus_lite_refuses_approximate_vector_search(tmp_path):
+    target = MilvusTarget(str(tmp_path / "h.db"), collection_name("hnsw"))
+    with pytest.raises(IndexStateError, match=r"Milvus Lite searches vectors exactly only \(FLAT\), not hnsw"):
+        build_milvus_index(target, ITEMS, FakeEmbedder(), "c", dense_kind="hnsw")
+
+
 def test_uri_must_be_a_lite_file_or_a_server_url():
     with pytest.raises(IndexStateError, match=r"neither a Milvus Lite file \(a path ending in .db\) nor a server URL"):
         MilvusTarget("/tmp/index.sqlite", "policyqa_x")
@@ -350,3 +357,58 @@ def test_help_stays_light():
     out = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"
+
+
+ADDED_DOCUMENT = """# 示范市低空物流配送管理办法
+
+第一条 为了规范本市低空无人机物流配送活动，保障飞行安全，制定本办法。
+
+第二条 无人机物流配送企业应当在每次飞行前向市交通运输主管部门报备航线，航线距离居民楼不得少于三十米。
+
+第三条 本办法自发布之日起施行。
+"""
+
+
+@pytest.mark.slow
+def test_add_updates_the_milvus_index(run_cli, qa, tmp_path):
+    """`policy-rag --milvus-uri FILE add DOC` puts the new document's passages into Milvus (only they are
+    embedded: the seeds' vectors come from the folder index) and `search` finds them there."""
+    import os
+    import shutil
+
+    from rag.settings import Settings
+
+    data = tmp_path / "data"
+
+    def link(source: str, target: str) -> None:
+        os.link(source, target)
+
+    shutil.copytree(qa.settings.models_dir, data / "models", copy_function=link)
+    shutil.copytree(qa.settings.index_dir, Settings(corpus_dir=qa.settings.corpus_dir, data_dir=data).index_dir)
+    document = tmp_path / "低空物流配送管理办法.md"
+    document.write_text(ADDED_DOCUMENT, encoding="utf-8")
+    uri = str(tmp_path / "library.db")
+    added = run_cli("--milvus-uri", uri, "add", str(document), data_dir=data)
+    assert added.returncode == 0, added.stderr[-2000:]
+    embedded = [int(n) for n in re.findall(r"Embedding (\d+) texts", added.stderr)]
+    assert embedded and max(embedded) < 20  # the new document's passages only
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "drone", "question": "无人机配送航线离居民楼至少多远？"}, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+    found = run_cli("--milvus-uri", uri, "search", "--jsonl", str(questions), "--k", "3", data_dir=data)
+    hits = _search_records(found)[0]["hits"]
+    assert hits and hits[0]["source_files"] == ["低空物流配送管理办法.md"]
+    assert "三十米" in hits[0]["text"]
+
+
+def test_allowed_mask_restricts_the_search_inside_milvus(pair):
+    local, milvus, embedder = pair
+    allowed = np.zeros(len(ITEMS_300), dtype=bool)
+    allowed[::3] = True
+    vector = embedder.embed_queries(["公园里的桃花"])
+    assert_same_ranking(milvus.dense.search_vectors(vector, 20, allowed)[0], local.dense.search_vectors(vector, 20, allowed)[0])
+    assert np.allclose(milvus.sparse.scores("公园里的桃花", allowed), local.sparse.scores("公园里的桃花", allowed), atol=1e-5)
+    assert all(milvus.ids.index(h.id) % 3 == 0 for h in milvus.sparse.search("学生学习", 30, allowed))
+    nothing = np.zeros(len(ITEMS_300), dtype=bool)
+    assert milvus.dense.search_vectors(vector, 5, nothing) == [[]]
+    assert not milvus.sparse.scores("公园", nothing).any()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -15,14 +17,18 @@ from ui.chat import MAX_QUESTION_CHARS, ChatHandlers
 TITLE = "高新区政策问答"
 SUBTITLE = "就国家和各省促进高新区高质量发展的政策提问，答案逐条引用原文，注明文件和条款。"
 
-# One of each kind: a fact, a number, a comparison, a responsible department, and an English question.
-EXAMPLES = (
-    ("事实", "国家高新区可以获得哪些经济管理权限？"),
-    ("数字", "到2025年，河北省级以上高新区数量要达到多少家？"),
-    ("对比", "河北、江苏和四川对高新区的考核评价分别有什么安排？"),
-    ("部门", "四川推动“一区多园”、整合托管产业园区，牵头单位是哪个？"),
-    ("English", "Can a national high-tech zone apply to expand its area?"),
-)
+EXAMPLES_FILE = "examples.toml"
+
+
+def load_examples(corpus_dir: Path) -> tuple[tuple[str, str], ...]:
+    """(kind, question) pairs the chat offers, from the library folder's examples.toml (none if it
+    has none or it is unreadable: examples are a courtesy, not a reason to fail)."""
+    try:
+        raw = tomllib.loads((Path(corpus_dir) / EXAMPLES_FILE).read_text(encoding="utf-8"))
+        return tuple((str(e["kind"]), str(e["question"])) for e in raw.get("examples", []))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return ()
+
 
 # The queue (docs/performance.md has the measurements behind these numbers). Answering is CPU-bound
 # and short (tens of ms), so a few answers at a time keep both cores busy; more only contend.
@@ -84,7 +90,7 @@ def build_app(qa: Any, feedback: FeedbackLog | None) -> gr.Blocks:
                         example_buttons = [
                             (gr.Button(text, size="sm", elem_classes="example-question",
                                        elem_id=f"example-{i}"), text)
-                            for i, (_, text) in enumerate(EXAMPLES)
+                            for i, (_, text) in enumerate(load_examples(qa.settings.corpus_dir))
                         ]
                     with gr.Accordion("筛选检索范围", open=False, elem_id="filters"):
                         doc_filter = gr.CheckboxGroup(doc_choices, label="文件（不选即全部）", elem_id="filter-docs")
