@@ -20,7 +20,14 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import USER_FACING_ERRORS
-from rag.library_changes import OVERRIDE_OPTIONS, ChangeReport, Verdict, add_documents, parse_overrides, remove_documents
+from rag.library_changes import (
+    OVERRIDE_OPTIONS,
+    ChangeReport,
+    Verdict,
+    add_documents,
+    parse_overrides,
+    remove_documents,
+)
 from rag.library_checks import Prepared, read_candidate
 from rag.library_files import Candidate, supported_suffixes
 from rag.library_report import detected_fields
