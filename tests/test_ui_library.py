@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_admin_adds_a_regulation_with_a_corrected_date_asks_about_it_and_removes
         detected = page.locator("#library-detected")
         assert TITLE in detected.inner_text()
         date_row = detected.locator('tr[data-field="date"]').inner_text()
-        assert READ_DATE in date_row and "第 3 行" in date_row, date_row
+        assert re.search(rf"{READ_DATE}\s+第 \d+ 行：{READ_DATE} 宁波市第十届人民代表大会常务委员会", date_row), date_row
         assert "宁波" in detected.locator('tr[data-field="city"]').inner_text()
         assert page.input_value("#library-field-date input") == READ_DATE
         page.fill("#library-field-date input", CORRECTED_DATE)
@@ -172,7 +173,6 @@ def test_admin_adds_a_regulation_with_a_corrected_date_asks_about_it_and_removes
         visit.ask(QUESTION)
         cards = visit.latest_cards().filter(has_text=TITLE).filter(has_text=ANSWERING_ARTICLE)
         assert cards.count() >= 1, page.inner_text("#sources")
-        assert TITLE in page.locator("#chat [data-testid=bot]").last.inner_text() or cards.count()
         page.screenshot(path=str(shots / "24-library-answer.png"))
 
         page.get_by_role("tab", name="文件库").click()
