@@ -12,6 +12,8 @@ import hashlib
 import json
 import re
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from rag.settings import Settings
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "库管-2026"
+UPLOAD_LIMIT_MB = 1  # the admin server's POLICYQA_MAX_UPLOAD_MB: small, to test it without a big file
 # A city regulation of Zhejiang, a province the bundled corpus does not cover.
 DAXIE = "DLC/浙江地方法规/地方性法规/浙江/宁波大榭开发区条例(2013-06-14).md"
 TITLE = "宁波大榭开发区条例"
@@ -58,7 +61,8 @@ def admin_server(policyqa_data_dir, tmp_path_factory):
     shutil.copytree(session.index_dir, Settings.from_env(data_dir=data).index_dir)
     if session.jieba_dir.is_dir():
         shutil.copytree(session.jieba_dir, data / "jieba")
-    admin = start_server(data, base, env={"POLICYQA_ADMIN_PASSWORD": PASSWORD})
+    admin = start_server(data, base, env={"POLICYQA_ADMIN_PASSWORD": PASSWORD,
+                                          "POLICYQA_MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB)})
     yield admin
     admin.stop()
 
@@ -186,3 +190,16 @@ def test_admin_adds_a_regulation_with_a_corrected_date_asks_about_it_and_removes
         visit.close()
     listed = json.loads((admin_server.data_dir / "library" / "LIBRARY.json").read_text(encoding="utf-8"))
     assert listed["documents"] == []
+
+
+def test_the_server_refuses_an_upload_over_the_size_limit(admin_server):
+    """Gradio's own limit (launch max_file_size) is the library's: the file never reaches the disk."""
+    boundary = "policyqa-boundary"
+    size = int(UPLOAD_LIMIT_MB * 1024 * 1024) + 1024
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
+            "Content-Type: text/plain\r\n\r\n").encode() + "条".encode() * (size // 3) + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{admin_server.url}/gradio_api/upload", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
