@@ -176,16 +176,7 @@ def test_a_comparison_of_a_new_and_a_seed_region_cites_both_documents(library: P
     assert {row.document.source_files[0] for row in answer.comparison if row.found} == set(COMPARISONS[question])
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        q if "孵化" not in q else pytest.param(q, marks=pytest.mark.xfail(strict=True, reason=(
-            "上海's row quotes 第二十九条/第三十三条/第十一条 (they say 规定 and 科技人才), not its incubation articles "
-            "第二十二条 or 第十九条（五）: within one document the dense similarities are all 0.89–0.90, and the "
-            "question's own 有什么规定 draws BM25 to clauses that say 作出规定/未规定")))
-        for q in COMPARISONS
-    ],
-)
+@pytest.mark.parametrize("question", list(COMPARISONS))
 def test_each_compared_document_is_quoted_at_its_article_on_the_topic(library: PolicyQA, question: str) -> None:
     (answer,) = ask(library, question)
     check_answer(answer, COMPARISONS[question])
@@ -277,7 +268,6 @@ def test_a_followup_moves_from_a_new_city_to_a_new_province_level_region(library
     assert not then.abstained and cited_documents(then) == {SHANGHAI}, then.text
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_RATE)
 def test_the_followups_rate_is_the_new_regions_own(library: PolicyQA) -> None:
     """上海 第三十四条（一）: 转让净收入…中提取不低于百分之七十 (not （三）'s 百分之五 for results put to use)."""
     _, then = ask(library, "青岛对科研机构技术转让职务成果的奖励比例是多少？", "那上海呢？")
