@@ -125,24 +125,21 @@ def _print_index(report: ChangeReport, settings: Settings) -> None:
 
 
 def _print_added(prepared: Prepared, out: TextIO) -> None:
+    from rag.library_report import detected_fields
+
     facts = prepared.facts
     print(f"added {prepared.shown} as {facts.id}", file=out)
-    lines = prepared.text.splitlines()
-    evidence = {e.field: e for e in facts.evidence}
-    for field, label in _LABELS.items():
-        value = getattr(facts, field)
-        if value is None:
+    for field in detected_fields(prepared):
+        label = _LABELS[field.field]
+        if field.value is None:
             print(f"  {label:<8} unknown", file=out)
             continue
-        ev = evidence.get(field)
-        where = ""
-        if ev is not None:
-            where = ev.source + (f" ({ev.note})" if ev.note else "")
-            if ev.line is not None and 0 < ev.line <= len(lines):
-                line = lines[ev.line - 1].strip()
-                preview = line if len(line) <= _LINE_PREVIEW else line[:_LINE_PREVIEW] + "…"
-                where = f"line {ev.line}: {preview}  [{where}]"
-        print(f"  {label:<8} {value}    {where}".rstrip(), file=out)
+        where = field.where
+        if field.line is not None:
+            line = field.line_text
+            preview = line if len(line) <= _LINE_PREVIEW else line[:_LINE_PREVIEW] + "…"
+            where = f"line {field.line}: {preview}  [{where}]"
+        print(f"  {label:<8} {field.value}    {where}".rstrip(), file=out)
     if facts.title_derived:
         print("  (no title is printed: the title above is derived and cited with （拟题）)", file=out)
     c = prepared.counts

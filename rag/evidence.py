@@ -111,6 +111,9 @@ def _without_indefinite_numbers(question: str) -> str:
 
 
 def states(sentence: str, quantity: Quantity) -> bool:
+    if quantity is Quantity.ANY:
+        # Any figure: also one of the measures in Chinese numerals (百分之三十, 五百万元, 三年).
+        return any(pattern.search(sentence) for pattern in _STATES.values())
     return bool(_STATES[quantity].search(sentence))
 
 

@@ -149,8 +149,10 @@ def add_documents(
     replace_versions: bool = False,
     build_index: bool = True,
     progress: Progress | None = None,
+    embedder: Any = None,
 ) -> ChangeReport:
-    """Add the documents in these files and folders; see the module docstring."""
+    """Add the documents in these files and folders; see the module docstring. `embedder`: a loaded
+    embedding model to index with (the one a running service holds), else the settings' is loaded."""
     from rag.indexing import built_fingerprint
 
     collected = collect([str(p) for p in paths])
@@ -183,13 +185,14 @@ def add_documents(
         replaced = {d.id: d for p in accepted for d in p.replaces}
         new_entries = [library.write_document(p.facts.id, p.original, p.suffix, p.text, _record(p)) for p in accepted]
         new_state = LibraryState((*(e for e in state.entries if e.id not in replaced), *new_entries))
-        update = _commit(settings, library, new_state, build_index, progress)
+        update = _commit(settings, library, new_state, build_index, progress, embedder)
         library.collect_garbage()
     return ChangeReport(tuple(outcomes), tuple(replaced.values()), update)
 
 
 def remove_documents(
-    settings: Settings, refs: Sequence[str], *, build_index: bool = True, progress: Progress | None = None
+    settings: Settings, refs: Sequence[str], *, build_index: bool = True, progress: Progress | None = None,
+    embedder: Any = None,
 ) -> ChangeReport:
     """Take the documents these references name (id, number or title) out of the library; all or nothing."""
     from rag.indexing import built_fingerprint
@@ -201,7 +204,7 @@ def remove_documents(
         targets = _removal_targets(settings, library, state, refs)
         ids = {entry.id for entry, _ in targets}
         new_state = LibraryState(tuple(e for e in state.entries if e.id not in ids))
-        update = _commit(settings, library, new_state, build_index, progress)
+        update = _commit(settings, library, new_state, build_index, progress, embedder)
         library.collect_garbage()
     return ChangeReport(removed=tuple(doc for _, doc in targets), index=update)
 
@@ -236,7 +239,8 @@ def _placeholder(entry: Entry) -> Document:
 
 
 def _commit(
-    settings: Settings, library: Library, new_state: LibraryState, build_index: bool, progress: Progress | None
+    settings: Settings, library: Library, new_state: LibraryState, build_index: bool, progress: Progress | None,
+    embedder: Any = None,
 ) -> IndexUpdate | None:
     """Commit new_state, with the index rebuilt for it first unless deferred (rag/library.py, steps 3-5)."""
     if not build_index:
@@ -248,7 +252,7 @@ def _commit(
     started = time.perf_counter()
     corpus = load_corpus(settings.corpus_dir, library.sources(new_state))
     inputs = index_inputs(corpus, settings.corpus_dir)
-    embedder = load_embedder(settings, progress)
+    embedder = embedder if embedder is not None else load_embedder(settings, progress)
     pending = replace(
         new_state, index_root=settings.index_dir.relative_to(settings.data_dir).as_posix(), fingerprint=inputs.fingerprint
     )

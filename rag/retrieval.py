@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from index.fusion import reciprocal_rank_fusion
+from index.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from index.hits import Hit
 from rag.clauses import Clause, ClauseKind
 from rag.documents import Document
@@ -59,7 +59,7 @@ def keyword_trust(known_share: float) -> float:
     so its ranking leans on the embeddings instead."""
     return min(1.0, known_share / TRUSTED_KNOWN_SHARE) ** 2
 SECOND_PASSAGE_WEIGHT = 0.25
-"""A clause with several matching sentences edges out one with a single match of the same rank."""
+"""A clause with several matching sentences edges out one with a single match of the same score."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,7 @@ class ClauseRetriever:
         sparse = self._sparse_ranking(keywords, allowed) if mode != "dense" else []
         if mode == "hybrid":
             weight = SPARSE_WEIGHT * keyword_trust(self.index.sparse.known_share(keywords))
-            fused = reciprocal_rank_fusion((dense, sparse), (DENSE_WEIGHT, weight))
+            fused = self._fuse(query, dense, sparse, weight)
         else:
             fused = dense or sparse
         similarity = {h.id: h.score for h in dense}
@@ -169,6 +169,17 @@ class ClauseRetriever:
         if query.analysis.intent is Intent.COMPARE:
             hits = _interleave_by_document(hits, query.documents)
         return hits[:k]
+
+    @staticmethod
+    def _fuse(query: Query, dense: list[Hit], sparse: list[Hit], sparse_weight: float) -> list[Hit]:
+        """Scores, not ranks (a convex combination of normalised scores, Bruch et al. 2023): on long
+        regulations the embeddings' top passages are nearly level while BM25 often sets one article
+        far apart, and rank fusion counted both alike. An English question's BM25 scores are those of
+        dictionary translations, several Chinese terms per word, so their margins are no evidence:
+        its lists are fused by rank."""
+        if query.analysis.is_english:
+            return reciprocal_rank_fusion((dense, sparse), (DENSE_WEIGHT, sparse_weight))
+        return weighted_score_fusion((dense, sparse), (DENSE_WEIGHT, sparse_weight))
 
     def term_overlap(self, query: Query, hits: Sequence[ClauseHit], top: int = 3) -> float:
         """Share of the question's words (two characters or more) found in its top clauses:

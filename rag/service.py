@@ -41,14 +41,15 @@ class PolicyQA:
     @classmethod
     def open(
         cls, settings: Settings, progress: Progress | None = None, *, repair: bool = False, rebuild: bool = False,
-        ray: str | None = None,
+        ray: str | None = None, embedder: Any = None,
     ) -> PolicyQA:
         """Load the corpus (bundled and added documents), the embedding model and the index, building
         them on first use.
 
         An index that is damaged, stale or made with another model is reported (IndexStateError),
         not silently rebuilt, unless `repair`; `rebuild` re-embeds everything. `ray` ("auto" or a
-        cluster address) embeds the passages a build needs on Ray Data workers.
+        cluster address) embeds the passages a build needs on Ray Data workers. `embedder`: a
+        loaded embedding model to use instead of loading the settings' one.
         """
         from rag.embedding import load_embedder, ray_embedder
         from rag.indexing import built_fingerprint
@@ -56,7 +57,7 @@ class PolicyQA:
 
         if not settings.corpus_dir.is_dir():  # say so before minutes of building a model
             open_corpus(settings)
-        embedder = load_embedder(settings, progress)
+        embedder = embedder if embedder is not None else load_embedder(settings, progress)
         for attempt in range(2):
             seen = built_fingerprint(settings.index_dir)
             corpus = open_corpus(settings)
@@ -93,6 +94,16 @@ class PolicyQA:
         """True while the index has no vectors yet (`policy-rag index` has not finished): search is by
         keywords alone and answers say so."""
         return self.retriever.keyword_only
+
+    @property
+    def embedder(self) -> Any:
+        """The loaded embedding model (None for an index searched by keywords only)."""
+        return getattr(self.retriever.index, "embedder", None)
+
+    def reopened(self) -> PolicyQA:
+        """A new service over the library and index as they are now (after an add or a remove), reusing
+        this one's embedding model; this one keeps answering from what it loaded."""
+        return PolicyQA.open(self.settings, embedder=self.embedder)
 
     def document_text(self, doc_id: str) -> str:
         """The full text of the document's canonical source file; clause spans index into it."""

@@ -58,6 +58,8 @@ class Settings:
     milvus_uri: str | None = None
     """The index in Milvus instead of the data folder: a path ending in .db runs Milvus Lite, an
     http(s) URL reaches a Milvus server or cluster (pip install -e .[scale])."""
+    admin_password: str | None = field(default=None, repr=False)
+    """Needed to change the library from the chat's 文件库 tab; without it the tab only lists documents."""
 
     def __post_init__(self) -> None:
         if self.dense_index not in DENSE_INDEX_KINDS:
@@ -132,6 +134,8 @@ class Settings:
                 ) from None
         if env.get("POLICYQA_MILVUS_URI"):
             values["milvus_uri"] = env["POLICYQA_MILVUS_URI"]
+        if env.get("POLICYQA_ADMIN_PASSWORD"):
+            values["admin_password"] = env["POLICYQA_ADMIN_PASSWORD"]
         values["llm"] = LLMSettings(
             base_url=env.get("POLICYQA_LLM_BASE_URL") or None,
             model=env.get("POLICYQA_LLM_MODEL") or None,

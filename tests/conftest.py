@@ -19,9 +19,10 @@ import pytest
 
 # Before anything imports huggingface_hub: no machine here reaches the hub, and asking costs ~90 s.
 os.environ["HF_HUB_OFFLINE"] = "1"
-# The tests measure the offline default: no model, index kind or answer generator from the caller's shell.
+# The tests measure the offline default: no model, index kind, precision, answer generator or admin password
+# from the caller's shell.
 for _name in ("POLICYQA_MODEL", "POLICYQA_DENSE_INDEX", "POLICYQA_EMBED_PRECISION", "POLICYQA_LLM_BASE_URL",
-              "POLICYQA_LLM_MODEL", "POLICYQA_LLM_API_KEY"):
+              "POLICYQA_LLM_MODEL", "POLICYQA_LLM_API_KEY", "POLICYQA_ADMIN_PASSWORD"):
     os.environ.pop(_name, None)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -288,6 +288,16 @@ def test_any_number_counts_digits_and_chinese_numerals_with_units():
 
 
 @pytest.mark.parametrize(
+    "sentence",
+    ["可以从技术转让所得的净收入中提取不低于百分之三十，用于一次性奖励科技成果完成人", "每人补助五百万元", "放宽至六十五周岁"],
+)
+def test_a_measure_in_chinese_numerals_is_a_figure(sentence):
+    """A share, an amount or an age written out (百分之三十) answers "多少？" as digits would."""
+    assert states_any_number(sentence)
+    assert missing_quantities(asked_quantities("可以提取净收入的多少？"), [sentence]) == frozenset()
+
+
+@pytest.mark.parametrize(
     "question",
     ["国务院文件对国家高新区有什么要求？", "国家高新区的总体目标是什么？", "江苏这边，搞科研的单位想在园区里开公司，省里给不给钱？"],
 )

@@ -6,13 +6,12 @@ $POLICYQA_SCREENSHOT_DIR (or a tmp folder) for review.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from pathlib import Path
 
 import pytest
-from ui_support import screenshot_dir, session_server, start_server
+from ui_support import Visit, chromium, screenshot_dir, session_server, start_server
 
 from rag.corpus import load_corpus
 from rag.feedback import read_feedback
@@ -20,10 +19,6 @@ from rag.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("POLICYQA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-ANSWER_TIMEOUT_MS = 60_000
 
 # A question typed in Chinese, and the clause that answers it (found in the corpus by this quote).
 TYPED_QUESTION = "国家高新区能不能申请设立综合保税区？"
@@ -47,43 +42,8 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (bash scripts/setup.sh --test)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
-
-
-class Visit:
-    """One browser tab on the app, recording dialogs and any request that leaves the server."""
-
-    def __init__(self, browser, url: str):
-        self.context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 950})
-        self.page = self.context.new_page()
-        self.dialogs: list[str] = []
-        self.outside: list[str] = []
-        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        self.page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else self.outside.append(r.url))
-        self.page.goto(url)
-        self.page.wait_for_selector("#question textarea")
-
-    def ask(self, question: str) -> None:
-        turns = self.page.locator("#sources .turn-sources").count()
-        self.page.fill("#question textarea", question)
-        self.page.press("#question textarea", "Enter")
-        self.wait_for_turn(turns + 1)
-
-    def wait_for_turn(self, number: int) -> None:
-        self.page.wait_for_selector(f'#sources .turn-sources[data-turn="{number}"]', timeout=ANSWER_TIMEOUT_MS)
-
-    def latest_cards(self):
-        return self.page.locator("#sources .turn-sources.latest .source-card")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,12 +117,13 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, log_dir: Path, args: tuple[str, ...] = ()) -> Server:
-    """`policy-rag serve --port <free> [args]` in a subprocess, returned once the page answers."""
+def start_server(data_dir: Path, log_dir: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Server:
+    """`policy-rag serve --port <free> [args]` in a subprocess (with `env` added to the environment),
+    returned once the page answers."""
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", POLICYQA_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
                # the code under test, even where the installed `policy-rag` points at another checkout
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])), **(env or {}))
     log_path = Path(log_dir) / f"serve-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([*policy_rag_command(), "serve", "--port", str(port), *args],
@@ -182,3 +185,53 @@ def screenshot_dir(tmp_path_factory) -> Path:
     path = Path(folder) if folder else tmp_path_factory.getbasetemp() / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- Debian's Chromium through Playwright --------------------------------------------------------
+
+CHROMIUM = os.environ.get("POLICYQA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+ANSWER_TIMEOUT_MS = 60_000
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium (Playwright's Browser) for a module of browser tests."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (bash scripts/setup.sh --test)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One browser tab on the app, recording dialogs and any request that leaves the server."""
+
+    def __init__(self, browser, url: str):
+        self.context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 950})
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.outside: list[str] = []
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else self.outside.append(r.url))
+        self.page.goto(url)
+        self.page.wait_for_selector("#question textarea")
+
+    def ask(self, question: str) -> None:
+        turns = self.page.locator("#sources .turn-sources").count()
+        self.page.fill("#question textarea", question)
+        self.page.press("#question textarea", "Enter")
+        self.wait_for_turn(turns + 1)
+
+    def wait_for_turn(self, number: int) -> None:
+        self.page.wait_for_selector(f'#sources .turn-sources[data-turn="{number}"]', timeout=ANSWER_TIMEOUT_MS)
+
+    def latest_cards(self):
+        return self.page.locator("#sources .turn-sources.latest .source-card")
+
+    def close(self) -> None:
+        self.context.close()

@@ -1,4 +1,5 @@
-"""The Gradio app: layout and wiring. Handlers live in ui/chat.py, HTML in ui/render.py and ui/viewer.py."""
+"""The Gradio app: layout and wiring. Handlers live in ui/chat.py and ui/library_tab.py, HTML in
+ui/render.py, ui/viewer.py and ui/library_render.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rag.documents import Level
 from rag.feedback import FeedbackLog
 from ui import render, style, viewer
 from ui.chat import MAX_QUESTION_CHARS, ChatHandlers
+from ui.library_tab import LibraryHandlers, build_library_tab
 
 TITLE = "高新区政策问答"
 SUBTITLE = "就国家和各省促进高新区高质量发展的政策提问，答案逐条引用原文，注明文件和条款。"
@@ -44,25 +46,18 @@ SESSION_CAPACITY = 500
 
 
 def build_app(qa: Any, feedback: FeedbackLog | None) -> gr.Blocks:
-    """The chat over an opened PolicyQA service (shared, read-only) and a feedback log (None: no
-    thumbs up/down, nothing stored)."""
+    """The chat over an opened PolicyQA service (shared; replaced whole when the 文件库 tab changes the
+    library) and a feedback log (None: no thumbs up/down, nothing stored)."""
     handlers = ChatHandlers(qa, feedback)
+    library = LibraryHandlers(handlers)
     # An LLM takes seconds to write an answer: show the question at once. Extractive answers take
     # milliseconds, and one update per answer is cheaper for the server than two.
     answer_fn = handlers.ask_showing_pending if qa.settings.llm.enabled else handlers.ask
-    documents = sorted(qa.corpus.documents, key=lambda d: d.level is not Level.NATIONAL)  # national first
-    doc_choices = [(_doc_choice_label(d), d.id) for d in documents]
-    level_choices = [(render.LEVEL_LABELS[level], level.value) for level in Level
-                     if any(d.level is level for d in documents)]
-    region_choices = list(dict.fromkeys(d.region for d in documents if d.region))
+    documents, doc_choices, level_choices, region_choices = _choices(qa)
 
     with gr.Blocks(title=f"{TITLE} · PolicyQA", analytics_enabled=False, fill_width=True) as demo:
         turns = gr.State(())
-        gr.HTML(
-            f'<div class="app-header"><h1>{render.esc(TITLE)}</h1>'
-            f'<p class="subtitle">{render.esc(SUBTITLE)}</p>{render.corpus_line(documents)}</div>',
-            elem_id="header",
-        )
+        header = gr.HTML(_header(documents), elem_id="header")
         with gr.Tabs(elem_id="main-tabs") as tabs:
             with gr.Tab("问答", id="chat", elem_id="tab-chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=420):
@@ -121,6 +116,7 @@ def build_app(qa: Any, feedback: FeedbackLog | None) -> gr.Blocks:
                     viewer_doc = gr.Dropdown(doc_choices, value=None, label="选择文件", elem_id="viewer-doc", scale=4)
                     back = gr.Button("‹ 返回问答", elem_id="viewer-back", scale=1, min_width=100)
                 document_view = gr.HTML(viewer.viewer_placeholder(), elem_id="viewer", js_on_load=viewer.VIEWER_JS)
+            library_tab = build_library_tab(library)
 
         filters = [doc_filter, level_filter, region_filter, drafts_filter]
         ask_outputs = [question, chatbot, turns, sources, export_md, export_plain]
@@ -149,7 +145,54 @@ def build_app(qa: Any, feedback: FeedbackLog | None) -> gr.Blocks:
         sources.click(handlers.open_source, [turns], [tabs, viewer_doc, document_view], api_visibility="private")
         viewer_doc.input(handlers.show_document, viewer_doc, document_view, api_visibility="private")
         back.click(lambda: gr.Tabs(selected="chat"), None, tabs, queue=False, api_visibility="private")
+
+        # After the library changed, the lists of documents follow: at once in the session that changed
+        # it, and on the next page load in every other (the page was built with the old lists).
+        views = [header, doc_filter, level_filter, region_filter, viewer_doc]
+        kept = [doc_filter, level_filter, region_filter, viewer_doc]
+        for change in library_tab.changes:
+            change.success(lambda *kept: _views(handlers.qa, *kept), kept, views, queue=False,
+                           api_visibility="private")
+        built = handlers.generation
+        on_load = [*views, library_tab.listing] + ([library_tab.removable] if library_tab.removable else [])
+
+        def refresh(*kept):
+            if handlers.generation == built:
+                return tuple(gr.skip() for _ in on_load)
+            extra = (library.listing(),) + ((gr.Dropdown(choices=library.removable()),) if library_tab.removable else ())
+            return (*_views(handlers.qa, *kept), *extra)
+
+        demo.load(refresh, kept, on_load, queue=False, api_visibility="private")
     return demo
+
+
+def _choices(qa) -> tuple[list, list, list, list]:
+    """The documents (national first) and the choices of the document, level and region filters."""
+    documents = sorted(qa.corpus.documents, key=lambda d: d.level is not Level.NATIONAL)
+    doc_choices = [(_doc_choice_label(d), d.id) for d in documents]
+    level_choices = [(render.LEVEL_LABELS[level], level.value) for level in Level
+                     if any(d.level is level for d in documents)]
+    region_choices = list(dict.fromkeys(d.region for d in documents if d.region))
+    return documents, doc_choices, level_choices, region_choices
+
+
+def _header(documents) -> str:
+    return (f'<div class="app-header"><h1>{render.esc(TITLE)}</h1>'
+            f'<p class="subtitle">{render.esc(SUBTITLE)}</p>{render.corpus_line(documents)}</div>')
+
+
+def _views(qa, doc_ids, levels, regions, viewer_doc) -> tuple:
+    """The header and the document lists of the chat and the viewer, for the service's library now; the
+    documents a person chose stay chosen if they are still there."""
+    documents, doc_choices, level_choices, region_choices = _choices(qa)
+    ids = {d.id for d in documents}
+    return (
+        _header(documents),
+        gr.CheckboxGroup(choices=doc_choices, value=[i for i in doc_ids or () if i in ids]),
+        gr.CheckboxGroup(choices=level_choices, value=[v for v in levels or () if v in dict(level_choices).values()]),
+        gr.CheckboxGroup(choices=region_choices, value=[r for r in regions or () if r in region_choices]),
+        gr.Dropdown(choices=doc_choices, value=viewer_doc if viewer_doc in ids else None),
+    )
 
 
 def queue_options(concurrency: int | None = None, max_queue: int | None = None) -> dict[str, Any]:
@@ -162,9 +205,11 @@ def queue_options(concurrency: int | None = None, max_queue: int | None = None) 
     }
 
 
-def launch_options() -> dict[str, Any]:
-    """launch() settings: the look, the page script, and nothing that phones home."""
+def launch_options(max_file_size: int | None = None) -> dict[str, Any]:
+    """launch() settings: the look, the page script, nothing that phones home, and the largest upload
+    (bytes; the library's limit, settings.max_upload_bytes) the server accepts."""
     return {
+        "max_file_size": max_file_size,
         "theme": style.theme(),
         "css": style.CSS,
         "js": style.PAGE_JS,

@@ -117,6 +117,14 @@ class ChatHandlers:
     def __init__(self, qa, feedback: FeedbackLog) -> None:
         self.qa = qa
         self.feedback = feedback
+        self.generation = 0
+        """How many times the service was replaced (the library changed) since the app was built."""
+
+    def use(self, qa) -> None:
+        """Answer from now on with `qa` (a service reopened after the library changed). One assignment:
+        a handler reads `self.qa` once per event, so it sees the old service or the new, never a mix."""
+        self.qa = qa
+        self.generation += 1
 
     def ask(self, question: str, turns: tuple[Turn, ...], doc_ids, levels, regions, include_drafts) -> tuple:
         """(question box, chat, turns, sources, Markdown export, plain export) after answering."""
@@ -169,12 +177,13 @@ class ChatHandlers:
         return self.document_html(doc_id)
 
     def document_html(self, doc_id: str, clause_id: str | None = None, quotes: Sequence[str] = ()) -> str:
+        qa = self.qa
         try:
-            corpus = self.qa.corpus
+            corpus = qa.corpus
             document = corpus.document(doc_id)
             focus = corpus.clause(clause_id) if clause_id else None
             return viewer.render_document(
-                document, self.qa.document_text(doc_id), corpus.clauses_of(doc_id), focus, quotes
+                document, qa.document_text(doc_id), corpus.clauses_of(doc_id), focus, quotes
             )
         except USER_FACING_ERRORS as error:
             gr.Warning(f"无法打开原文：{error}")
@@ -205,8 +214,9 @@ class ChatHandlers:
 
     def filter_summary(self, doc_ids, levels, regions, include_drafts) -> str:
         filters = build_filters(doc_ids, levels, regions, include_drafts)
-        documents = [d for d in self.qa.corpus.documents if filters.allows(d)]
-        total = len(self.qa.corpus.documents)
+        corpus = self.qa.corpus
+        documents = [d for d in corpus.documents if filters.allows(d)]
+        total = len(corpus.documents)
         if not documents:
             return '<div class="filter-summary warn">当前筛选条件下没有文件，请放宽条件。</div>'
         if len(documents) == total:

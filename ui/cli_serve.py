@@ -72,7 +72,7 @@ def run_serve(args: argparse.Namespace, settings) -> int:
         print("--share asks Gradio's servers on the internet for a public link.", file=sys.stderr)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
-                    **launch_options())
+                    **launch_options(settings.max_upload_bytes))
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port} ({error}); choose another with --port",
               file=sys.stderr)

@@ -27,6 +27,21 @@ CSS = """
 .badge-derived { background: #f1f5f9; color: #64748b; border-color: #cbd5e1; font-weight: normal; }
 .doc-number { font-size: .85rem; color: var(--body-text-color-subdued); }
 .doc-number .unknown { font-style: italic; }
+/* the 文件库 tab (ui/library_render.py) */
+.library-summary { margin: 4px 0 8px; color: var(--body-text-color-subdued); }
+.library-table { width: 100%; border-collapse: collapse; font-size: .9rem; }
+.library-table th, .library-table td { border-bottom: 1px solid var(--border-color-primary); padding: 4px 8px;
+  text-align: left; vertical-align: top; }
+.library-table td.num { text-align: right; }
+.library-table .unknown { color: var(--body-text-color-subdued); font-style: italic; }
+.badge-origin-bundled { background: #eef2f7; color: #334155; }
+.badge-origin-added { background: #ede9fe; color: #5b21b6; }
+.badge-trial { background: #e0f2fe; color: #075985; }
+.badge-repealed { background: #fee2e2; color: #991b1b; }
+.lib-line { color: var(--body-text-color-subdued); }
+.lib-note { font-size: .8rem; color: var(--body-text-color-subdued); }
+.lib-file { margin-bottom: 6px; }
+.library-readonly { padding: 8px 12px; border-left: 3px solid #f59e0b; background: #fffbeb; color: #92400e; }
 .sources-empty, .viewer-empty { color: var(--body-text-color-subdued); padding: 24px 8px; text-align: center; }
 .sources-empty ul.howto { text-align: left; display: inline-block; margin: 8px auto 0; line-height: 1.9;
   font-size: .9rem; }
