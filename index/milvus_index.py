@@ -292,6 +292,11 @@ class MilvusIndex:
         self._ids = ids
 
     @property
+    def keyword_only(self) -> bool:
+        """Never: a Milvus build writes the vectors with the keywords (HybridIndex.keyword_only)."""
+        return False
+
+    @property
     def ids(self) -> tuple[str, ...]:
         return self._ids
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.dense import DenseIndex, as_vectors
+from index.dense import EXACT_MAX_VECTORS, DenseIndex, as_vectors
 from index.embedder import available_cpus
 from index.embedding_cache import (
     EMBED_CHUNK,
@@ -160,6 +160,14 @@ class _VectorsView:
         return len(self.dense.ids)
 
 
+def milvus_dense_kind(target: MilvusTarget, setting: str, count: int) -> str:
+    """The kind a dense setting means in Milvus: "auto" is exact search for Milvus Lite (it has no
+    other) and, on a server, exact up to EXACT_MAX_VECTORS vectors and HNSW beyond, as for FAISS."""
+    if setting != "auto":
+        return setting
+    return "flat" if not target.is_server or count <= EXACT_MAX_VECTORS else "hnsw"
+
+
 def build_milvus_index(
     target: MilvusTarget,
     items: Sequence[tuple[str, str]],
@@ -189,6 +197,7 @@ def build_milvus_index(
     """
     if analyzer not in ANALYZERS:
         raise ValueError(f"unknown keyword analyzer {analyzer!r}; choose one of {', '.join(ANALYZERS)}.")
+    dense_kind = milvus_dense_kind(target, dense_kind, len(items))
     if not target.is_server and dense_kind != "flat":
         raise IndexStateError(
             f"Milvus Lite searches vectors exactly only (FLAT), not {dense_kind}; use --dense-index flat with "

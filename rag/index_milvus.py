@@ -47,9 +47,11 @@ def open_milvus_index(
         folder_embeddings,
         has_milvus_index,
         load_milvus_index,
+        milvus_dense_kind,
     )
 
     target = milvus_target(index_dir, uri)
+    dense_kind = milvus_dense_kind(target, dense_kind, len(inputs.items))
     jieba_cache = tokenizer_cache_dir or Path(index_dir).parent / "jieba"
     if repair or rebuild or not has_milvus_index(target):
         index = build_milvus_index(
@@ -71,9 +73,11 @@ def open_milvus_index(
 
 
 def milvus_index_is_current(inputs: IndexInputs, index_dir: Path, uri: str, model_id: str, dense_kind: str) -> bool:
-    from index.milvus_store import is_milvus_current
+    from index.milvus_store import is_milvus_current, milvus_dense_kind
 
-    return is_milvus_current(milvus_target(index_dir, uri), inputs.fingerprint, model_id, inputs.tokenizer, dense_kind)
+    target = milvus_target(index_dir, uri)
+    kind = milvus_dense_kind(target, dense_kind, len(inputs.items))
+    return is_milvus_current(target, inputs.fingerprint, model_id, inputs.tokenizer, kind)
 
 
 def remove_milvus_index_leftovers(index_dir: Path, uri: str) -> bool:
