@@ -58,6 +58,7 @@ _QUANTITY_WORDS = {
     Quantity.DURATION: ("具体期限", "specific time limit"),
     Quantity.SHARE: ("具体比例", "specific share"),
     Quantity.COUNT: ("具体数量", "specific number"),
+    Quantity.DATE: ("具体日期", "specific date"),
     Quantity.ANY: ("具体数字", "specific figure"),
 }
 

@@ -1,5 +1,5 @@
 """Does retrieved text hold what the question asks for? Quantities (money, age, duration, share,
-count), years and responsible units, detected in questions and in clause sentences alike.
+count, a date), years and responsible units, detected in questions and in clause sentences alike.
 
 These are general readings of Chinese (and English) measure words, not rules for particular
 questions: a question that asks "how much money" is answered only by a sentence that states an
@@ -23,8 +23,16 @@ class Quantity(StrEnum):
     DURATION = "duration"
     SHARE = "share"
     COUNT = "count"
+    DATE = "date"
     ANY = "any"
 
+
+# Interrogatives of a date: which day or year, until or since when. (A bare English "when" is as often
+# a conjunction, "when they apply", and asks for none.)
+_ASKS_DATE = (
+    r"哪天|哪一天|哪日|哪年|哪一年|几月|几号|何日|何时|截止到?什么时候|什么时候(?:起|开始|截止|之前|前|印发|发布|施行|实施)"
+    r"|(?i:\bwhen (?:did|does|do|is|was|were|will|are)\b|\b(?:what|which) (?:date|day|year)\b|\bdeadline\b)"
+)
 
 # What a question asks for, by the words it uses.
 _ASKS: dict[Quantity, re.Pattern[str]] = {
@@ -43,11 +51,12 @@ _ASKS: dict[Quantity, re.Pattern[str]] = {
     Quantity.COUNT: re.compile(
         r"(?<!哪)几(个|家|项|类)|多少个|多少家|几\+几|\bhow many\b(?!\s+(?:years?|months?|days?|times?)\b)", re.IGNORECASE
     ),
+    Quantity.DATE: re.compile(_ASKS_DATE),
 }
 # A number is asked for only by an interrogative of amount: a measure word alone (额度, 费用, 比例) in
 # a yes/no question (用能的额度能拿来交易吗？) asks for none. 哪几类/哪几个 (which ones) asks for a list.
 _ASKS_ANY_NUMBER = re.compile(
-    r"多少|(?<!哪)几|多大|多长|多久|多高|上限|下限|\bhow (many|much|long|old)\b|\bwhat number\b"
+    _ASKS_DATE + r"|多少|(?<!哪)几|多大|多长|多久|多高|上限|下限|\bhow (many|much|long|old)\b|\bwhat number\b"
     r"|\bwhat(?:'s| is| are)? (?:the )?(?:minimum|maximum|lowest|highest|upper limit|lower limit)\b"
     r"|\bwhat(?:'s| is| are)? (?:the )?(?:\w+ ){0,3}(?:percentage|share|proportion|ratio|rate|age|amount|sum|age limit)\b",
     re.IGNORECASE,
@@ -62,6 +71,11 @@ _STATES: dict[Quantity, re.Pattern[str]] = {
     Quantity.SHARE: re.compile(rf"{_NUM}\s*%|百分之{_NUM}|{_NUM}\s*成"),
     # 一批 (a batch of) names no number.
     Quantity.COUNT: re.compile(rf"{_NUM}\s*(?:多)?(?:个|家|项|类|所|条|名)|\d+\s*(?:批)|\d+\s*\+\s*\d+"),
+    # A year, a month and day, or a period's end (年底, 月底), in digits or Chinese numerals.
+    Quantity.DATE: re.compile(
+        r"(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|[〇零一二三四五六七八九]{4}年|[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日"
+        r"|年底|年末|月底|季度末"
+    ),
     Quantity.ANY: re.compile(r"\d+|[一二两三四五六七八九十百千万]+(?:个|家|项|类|年|岁|日|%)"),
 }
 

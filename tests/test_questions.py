@@ -213,6 +213,9 @@ def test_english_questions_are_recognised(question, english):
         ("How many zones does Jiangsu plan?", {Quantity.COUNT}),
         ("江苏有几个国家高新区，分别在哪里？", {Quantity.COUNT}),
         ("R字签证的有效期是多久，每次能停留几天？", {Quantity.DURATION}),
+        ("这份条例是哪一天开始施行的？", {Quantity.DATE}),
+        ("申报截止到什么时候？", {Quantity.DATE}),
+        ("When was the opinion issued?", {Quantity.DATE}),
     ],
 )
 def test_questions_ask_for_the_quantity_their_words_name(question, quantities):
@@ -227,6 +230,8 @@ def test_questions_ask_for_the_quantity_their_words_name(question, quantities):
         "What does Jiangsu say about land?",
         "一个大园区把旁边几个小园区接过来统一管了，那些小园区的收入怎么分？",
         "要是几家企业联合申报了，项目归谁管？",
+        "When provinces draw up their land plans, what should they consider?",
+        "企业什么时候可以享受加计扣除？",
     ],
 )
 def test_questions_asking_no_number_ask_for_no_quantity(question):
@@ -243,6 +248,9 @@ def test_questions_asking_no_number_ask_for_no_quantity(question):
         ("审批在15个工作日内办结。", Quantity.DURATION),
         ("财政资金占比不低于30%。", Quantity.SHARE),
         ("每个园区培育3家以上龙头企业。", Quantity.COUNT),
+        ("本条例自2012年3月1日起施行。", Quantity.DATE),
+        ("每年3月30日前报送年度报告。", Quantity.DATE),
+        ("二〇二〇年七月十三日", Quantity.DATE),
     ],
 )
 def test_sentences_state_the_quantity_their_units_name(sentence, quantity):
@@ -256,6 +264,7 @@ def test_sentences_state_the_quantity_their_units_name(sentence, quantity):
         ("加大对人才的支持力度。", Quantity.AGE),
         ("加快建设创新平台。", Quantity.COUNT),
         ("支持金融机构开展知识产权质押。", Quantity.SHARE),
+        ("新布局建设一批省级高新区。", Quantity.DATE),
     ],
 )
 def test_sentences_without_that_quantity_do_not_state_it(sentence, quantity):
