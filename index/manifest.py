@@ -95,6 +95,13 @@ class Manifest:
         """What the build was asked for ("auto", or a kind); older manifests recorded only the kind."""
         return str(self.dense_params.get("setting", self.dense_kind))
 
+    def serves(self, setting: str) -> bool:
+        """Whether this build is what `setting` asks for: the same setting, or the kind "auto" means
+        for its size (an index built "flat" before "auto" was the default still serves it)."""
+        from index.dense import resolve_kind
+
+        return self.dense_setting == setting or (setting == "auto" and self.dense_kind == resolve_kind(setting, self.count))
+
     @classmethod
     def read(cls, folder: str | os.PathLike[str]) -> Manifest:
         """The manifest of a version folder; IndexStateError if it is missing, unreadable or of another format."""

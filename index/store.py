@@ -107,7 +107,7 @@ def is_current(
             or manifest.model_id != model_id
             or manifest.tokenizer.get("fingerprint") != config.fingerprint
             or manifest.keyword_only
-            or (dense_kind is not None and manifest.dense_setting != dense_kind)
+            or (dense_kind is not None and not manifest.serves(dense_kind))
         ):
             return False
         manifest.verify_files(folder)

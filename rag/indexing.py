@@ -120,7 +120,7 @@ def open_index(
         return index
     index = load_index(index_dir, embedder, inputs.fingerprint, tokenizer_cache_dir=jieba_cache)
     built = read_manifest(index_dir)
-    if not built.keyword_only and built.dense_setting != dense_kind:
+    if not built.keyword_only and not built.serves(dense_kind):
         raise IndexStateError(
             f"the index at {index_dir} uses {built.dense_setting} vector search, settings say {dense_kind}; "
             "run `policy-rag index` to rebuild it"

@@ -145,7 +145,8 @@ def mentioned_regions(text: str, registry: Registry) -> tuple[str, ...]:
 
 def without_regions(text: str, registry: Registry, regions: Sequence[str] | None = None) -> str:
     """The text with the names of these places (all it names if None), and a 省/市/的 after one,
-    taken out."""
+    taken out; with them a genre that follows (国务院意见, 某省的实施意见, 某市条例): the question
+    naming its document, which would otherwise match the preface that names it (提出如下意见)."""
     wanted = None if regions is None else set(regions)
     out, last = [], 0
     for mention in mentioned_places(text, registry):
@@ -155,6 +156,9 @@ def without_regions(text: str, registry: Registry, regions: Sequence[str] | None
         last = mention.end
         if last < len(text) and text[last] in "省市的":
             last += 1
+        genre = next((g.name for g in registry.naming.genres if text.startswith(g.name, last)), None)
+        if genre:
+            last += len(genre)
     out.append(text[last:])
     return "".join(out).strip(" ，,、和与及")
 

@@ -167,6 +167,10 @@ def test_the_manifest_records_the_setting_and_the_tuned_search(tmp_path, jieba_c
     assert manifest.dense_kind == "flat" and manifest.dense_params["setting"] == "auto"
     assert is_current(tmp_path / "auto", "corpus-1", "fake-ngram-64", dense_kind="auto")
     assert not is_current(tmp_path / "auto", "corpus-1", "fake-ngram-64", dense_kind="flat")
+    # An index built "flat" (the default before "auto") still serves "auto" at a size where auto is exact.
+    build(tmp_path / "flat", jieba_cache, dense_kind="flat")
+    assert is_current(tmp_path / "flat", "corpus-1", "fake-ngram-64", dense_kind="auto")
+    assert not is_current(tmp_path / "flat", "corpus-1", "fake-ngram-64", dense_kind="hnsw")
 
     items = synthetic_passages(3000, seed=4)
     built = build(tmp_path / "ivf", jieba_cache, items=items, dense_kind="ivf", keywords_first=False)

@@ -85,3 +85,21 @@ def test_names_come_from_issuer_place_and_genre():
 def test_status_and_issue_date_in_a_question_choose_documents(question, allowed):
     constraint = document_constraint(normalize(question))
     assert {d.id for d in LIBRARY if constraint.allows(d)} == allowed
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        ("广东省对新型研发机构有什么支持？", "对新型研发机构有什么支持？"),
+        ("广东条例对新型研发机构有什么支持？", "对新型研发机构有什么支持？"),
+        ("浙江的实施意见提出到2035年要做什么？", "提出到2035年要做什么？"),
+        ("国务院意见提出到2035年要实现什么目标？", "提出到2035年要实现什么目标？"),
+    ],
+)
+def test_the_searched_text_drops_the_place_and_the_genre_that_names_the_document(question, searched):
+    """The words that choose the documents are not matched against their clauses: 意见 after 国务院 would
+    match the preface that says 提出如下意见, not what the opinions propose."""
+    from rag.questions import without_regions
+
+    text = normalize(question)
+    assert without_regions(text, REGISTRY, regions(question)) == normalize(searched)
