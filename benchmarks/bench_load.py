@@ -223,10 +223,12 @@ def warm_up(url: str) -> None:
     """The app's example questions once, not measured, on each worker directly: a server that has
     just started loads its English dictionary and fills its caches on its first questions, as any
     long-running one already has."""
-    from ui.app import EXAMPLES
+    from rag.settings import Settings
+    from ui.app import load_examples
 
-    client = ClientRun(url, [], timeout=120, per_session=len(EXAMPLES))
-    for _kind, text in EXAMPLES:
+    examples = load_examples(Settings.from_env().corpus_dir)
+    client = ClientRun(url, [], timeout=120, per_session=max(1, len(examples)))
+    for _kind, text in examples:
         client.ask(Question("warm-up", text, True))
     client.close()
 
