@@ -23,6 +23,9 @@ _ASKING_WORDS = re.compile(
     r"牵头单位|参与单位|责任单位|哪个部门|哪些部门|什么部门|由谁|谁来|是谁|负责|牵头|哪个|哪些|什么|多少|怎么|如何|"
     r"是|有|的|吗|呢|呀|啊|请问|具体"
 )
+_ELLIPSIS_OF_ONE_CHARACTER = re.compile(r"^(?:那么?|还有|而)?\s*([\u4e00-\u9fff])\s*(?:的)?呢[?？。!！]*$")
+"""那豫呢？, 京呢？: the whole follow-up is one character in the slot of the place it switches to; there a
+province's one-character abbreviation can only be that province (elsewhere 京 or 沪 may be part of a word)."""
 _MIN_SUBJECT_CHARS = 4
 """A question with fewer characters than this once asking words are taken out has no subject of its own."""
 _CONNECTOR = re.compile(r"\s*(?:和|与|及|、|,|，|and)?\s*", re.IGNORECASE)
@@ -46,7 +49,7 @@ def resolve_followup(question: str, history: Sequence[str], registry: Registry) 
     if not history or not is_followup(question, registry):
         return question
     previous = history[-1]
-    new_regions = mentioned_regions(question, registry)
+    new_regions = mentioned_regions(question, registry) or _abbreviated_region(question, registry)
     if not new_regions:
         return f"{previous.rstrip('？?。. ')}，{question.strip()}"
     english = is_english(previous)
@@ -60,6 +63,14 @@ def resolve_followup(question: str, history: Sequence[str], registry: Registry) 
     remainder = _FOLLOWUP_ENDINGS.sub("", _FOLLOWUP_OPENERS.sub("", remainder)).strip(" ，,？?")
     remainder = _GENERIC_DOCUMENT_WORDS.sub("", remainder).strip(" ，,的呢")
     return resolved + (f" {remainder}" if len(remainder) > 1 else "")
+
+
+def _abbreviated_region(question: str, registry: Registry) -> tuple[str, ...]:
+    match = _ELLIPSIS_OF_ONE_CHARACTER.match(question.strip())
+    division = registry.gazetteer.by_name(match.group(1)) if match else None
+    if division is None or division.kind != "province":
+        return ()
+    return (registry.place(division.short).key,)
 
 
 def _spoken_name(registry: Registry, region: str, english: bool) -> str:

@@ -79,3 +79,16 @@ def test_self_contained_question_is_left_alone(question):
 def test_without_history_the_question_is_unchanged(question):
     assert resolve_followup(question, []) == question
     assert resolve_followup(question, ()) == question
+
+
+@pytest.mark.parametrize("followup", ["那川呢？", "川呢", "那苏呢？"])
+def test_a_followup_of_one_province_abbreviation_switches_to_that_province(followup):
+    """那川呢？: the whole follow-up is the place it switches to, so 川 can only be 四川 (and 苏 江苏)."""
+    resolved = resolve_followup(followup, [HEBEI_FINANCE])
+    assert "河北" not in resolved and "科技金融" in resolved
+    assert ("四川" if "川" in followup else "江苏") in resolved
+
+
+@pytest.mark.parametrize("followup", ["那你呢？", "好呢"])
+def test_a_one_character_followup_that_is_no_province_changes_no_region(followup):
+    assert "河北" in resolve_followup(followup, [HEBEI_FINANCE])
