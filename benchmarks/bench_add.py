@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -25,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_name
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 ARCHIVE = Path(os.environ.get("POLICYQA_SHARED_DIR") or REPO.parent / "shared") / "scale" / "laws-md.tar.xz"
@@ -32,14 +33,7 @@ MEMBER = "DLC/上海地方法规/地方性法规/上海/上海市经济技术开
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     load = ""
     if hasattr(os, "getloadavg"):
         load = f", load average {os.getloadavg()[0]:.1f}"

@@ -31,6 +31,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from machine import cpu_name
+
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "外籍人才工作许可年龄能放宽到多少岁？"
 SERVE_TIMEOUT_S = 1200
@@ -66,14 +68,7 @@ print(json.dumps({"marks": marks, "abstained": answer.abstained}))
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 import serving
+from machine import cpu_name
 
 REPO = serving.REPO
 NO_FILTERS = ([], [], [], True)  # documents, levels, regions, include drafts
@@ -135,13 +136,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}"
+    return f"{cpu_name()}, {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}"
 
 
 def load_average() -> str:

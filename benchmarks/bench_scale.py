@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from machine import cpu_name, memory_gib
 from scale_collection import load_collection, unpack
 
 ARCHIVE = REPO.parent / "shared" / "scale" / "laws-md.tar.xz"
@@ -45,17 +46,8 @@ def say(text: str) -> None:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-    except (OSError, ValueError, IndexError):
-        kb = 0
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} cores, {kb / 2**20:.0f} GiB RAM, Python {platform.python_version()}, "
+    return (f"{cpu_name()}, {os.cpu_count()} cores, {memory_gib() or 0:.0f} GiB RAM, Python {platform.python_version()}, "
             f"{platform.platform()}; load average at start {load}")
 
 
