@@ -188,29 +188,14 @@ class HybridIndex:
             return results
 
         depth = k if mode == "dense" else max(k, self.fusion.depth)
-        dense_hits = self.dense.search_vectors(self._query_vectors(queries, asked, query_vectors), depth, allowed)
+        vectors = query_vectors_for(queries, asked, query_vectors, self.embedder, self.dense.dimension)
+        dense_hits = self.dense.search_vectors(vectors, depth, allowed)
         for i, hits in zip(asked, dense_hits):
             if mode == "dense":
                 results[i] = hits
             else:
                 results[i] = self.fusion.fuse(hits, self.sparse.search(queries[i], depth, allowed), limit=k)
         return results
-
-    def _query_vectors(self, queries: Sequence[str], asked: list[int], given: np.ndarray | None) -> np.ndarray:
-        assert self.dense is not None
-        if given is not None:
-            given = as_vectors(given, self.dense.dimension, "query vectors")
-            if given.shape[0] != len(queries):
-                raise ValueError(f"got {given.shape[0]} query vectors for {len(queries)} queries; pass one per query.")
-            return given[asked]
-        if self.embedder is None:
-            raise ModelError(
-                "this index was loaded without an embedding model, so it can only search in 'sparse' mode; "
-                "pass the model to load it for 'dense' or 'hybrid' search."
-            )
-        return as_vectors(
-            self.embedder.embed_queries([queries[i] for i in asked]), self.dense.dimension, "query vectors"
-        )
 
     def save(self, folder: str | os.PathLike[str]) -> None:
         """Write ids, tokenizer settings, the FAISS index (if any) and the BM25 files into an existing folder."""
@@ -247,3 +232,21 @@ class HybridIndex:
         dense = None if keyword_only else DenseIndex.load(folder / DENSE_NAME, ids, params=dense_params)
         sparse = SparseIndex.load(folder / SPARSE_DIR, ids, tokenizer)
         return cls(dense, sparse, embedder, fusion)
+
+
+def query_vectors_for(
+    queries: Sequence[str], asked: list[int], given: np.ndarray | None, embedder: Embedder | None, dimension: int
+) -> np.ndarray:
+    """The vectors of queries[asked]: rows of `given` (one per query) when the caller embedded them,
+    else embedded by `embedder`; ModelError for an index loaded without a model."""
+    if given is not None:
+        given = as_vectors(given, dimension, "query vectors")
+        if given.shape[0] != len(queries):
+            raise ValueError(f"got {given.shape[0]} query vectors for {len(queries)} queries; pass one per query.")
+        return given[asked]
+    if embedder is None:
+        raise ModelError(
+            "this index was loaded without an embedding model, so it can only search in 'sparse' mode; "
+            "pass the model to load it for 'dense' or 'hybrid' search."
+        )
+    return as_vectors(embedder.embed_queries([queries[i] for i in asked]), dimension, "query vectors")

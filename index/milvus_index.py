@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from index.dense import as_vectors
-from index.errors import IndexStateError, ModelError
+from index.errors import IndexStateError
 from index.hits import Hit
-from index.hybrid import SEARCH_MODES, FusionConfig, SearchMode
+from index.hybrid import SEARCH_MODES, FusionConfig, SearchMode, query_vectors_for
 
 if TYPE_CHECKING:
     from index.embedder import Embedder
@@ -330,7 +330,7 @@ class MilvusIndex:
             for i in asked:
                 results[i] = self.sparse.search(queries[i], k)
             return results
-        vectors = self._query_vectors(queries, asked, query_vectors)
+        vectors = query_vectors_for(queries, asked, query_vectors, self.embedder, self.dense.dimension)
         if mode == "dense":
             for i, hits in zip(asked, self.dense.search_vectors(vectors, k)):
                 results[i] = hits
@@ -355,16 +355,3 @@ class MilvusIndex:
         rows = self.client.hybrid_search(self.collection, requests, ranker=RRFRanker(int(self.fusion.rrf_k)),
                                          limit=min(k, MAX_TOPK))
         return _ranked(rows[0], self._ids, scale=1.0)
-
-    def _query_vectors(self, queries: Sequence[str], asked: list[int], given: np.ndarray | None) -> np.ndarray:
-        if given is not None:
-            given = as_vectors(given, self.dense.dimension, "query vectors")
-            if given.shape[0] != len(queries):
-                raise ValueError(f"got {given.shape[0]} query vectors for {len(queries)} queries; pass one per query.")
-            return given[asked]
-        if self.embedder is None:
-            raise ModelError(
-                "this index was loaded without an embedding model, so it can only search in 'sparse' mode; "
-                "pass the model to load it for 'dense' or 'hybrid' search."
-            )
-        return as_vectors(self.embedder.embed_queries([queries[i] for i in asked]), self.dense.dimension, "query vectors")
